@@ -1,0 +1,1 @@
+"""saliency_core: under construction; see the project's issues for its status."""

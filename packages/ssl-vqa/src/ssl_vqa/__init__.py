@@ -1,0 +1,1 @@
+"""ssl_vqa: under construction; see the project's issues for its status."""

@@ -1,0 +1,1 @@
+"""st_vqrl: under construction; see the project's issues for its status."""
