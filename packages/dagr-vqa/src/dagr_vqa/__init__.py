@@ -1,1 +1,53 @@
-"""dagr_vqa: under construction; see the project's issues for its status."""
+"""dagr_vqa: STR-VQA and DAGR-VQA, saliency-weighted ResNet frames with a temporal transformer.
+
+`build_model("dagr", "full")` gives the network; `DagrMethod` / `StrMethod` train and score videos
+through vqa-core's Method protocol, with saliency maps from saliency-core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from torch import nn
+
+from dagr_vqa.config import (
+    PRESETS,
+    DagrConfig,
+    DataConfig,
+    ModelConfig,
+    SaliencyConfig,
+    TrainConfig,
+    preset,
+)
+from dagr_vqa.model import SaliencyVQA, build_from_config
+
+
+def build_model(
+    variant: str = "dagr",
+    size: str = "full",
+    pretrained: bool = False,
+    saliency: bool = True,
+    **model_overrides,
+) -> nn.Module:
+    """The STR (`variant="str"`) or DAGR network of a size preset.
+
+    forward(frames (B, T, 3, H, W) in [0, 1], maps (B, T, H, W) or None) -> scores (B,). `saliency=False`
+    builds the no-saliency ablation (maps are then ignored and may be None). Extra keyword arguments
+    override `ModelConfig` fields, e.g. `weights_path="resnet50-0676ba61.pth"`.
+    """
+    cfg = preset(variant, size)
+    model_cfg = replace(cfg.model, pretrained=pretrained, **model_overrides)
+    return build_from_config(model_cfg, replace(cfg.saliency, enabled=saliency))
+
+
+__all__ = [
+    "PRESETS",
+    "DagrConfig",
+    "DataConfig",
+    "ModelConfig",
+    "SaliencyConfig",
+    "SaliencyVQA",
+    "TrainConfig",
+    "build_model",
+    "preset",
+]

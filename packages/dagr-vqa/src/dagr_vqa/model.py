@@ -1,0 +1,251 @@
+"""STR-VQA and DAGR-VQA networks: saliency-weighted ResNet frames, a temporal transformer, an MLP head.
+
+Plain `nn.Module`s, no I/O beyond the optional pretrained-weight load, no device logic. The model is
+split into a per-frame `spatial` part (saliency weighting, ImageNet normalisation, ResNet trunk, global
+average pooling) and a `head` (temporal transformer, fusion, regressor) so that a frozen backbone's
+per-frame features can be cached on disk and fed straight to the head.
+
+Fixes relative to the seed code (seed_audit.md §1.5, §2.5, §6): frames are flattened with permute (no
+reshape scrambling), ImageNet normalisation is applied, the positional encoding works for any T, and the
+DAGR fusion has the right input width (spatial + projected temporal).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import urllib.error
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from dagr_vqa.config import ModelConfig, SaliencyConfig
+from vqa_core.errors import ConfigError, WeightsUnavailableError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# torchvision constructor, weight enum, trunk output width
+BACKBONES: dict[str, tuple[str, str, int]] = {
+    "resnet50": ("resnet50", "ResNet50_Weights", 2048),
+    "resnet18": ("resnet18", "ResNet18_Weights", 512),
+}
+
+
+def backbone_width(backbone: str) -> int:
+    """Channel width of a backbone's per-frame feature vector."""
+    if backbone not in BACKBONES:
+        raise ConfigError(f"unknown backbone {backbone!r}; choose one of {sorted(BACKBONES)}")
+    return BACKBONES[backbone][2]
+
+
+def backbone_identity(cfg: ModelConfig) -> str:
+    """A string naming the trunk and its weights, used to key cached features."""
+    if not cfg.pretrained:
+        return f"{cfg.backbone}:random-init"
+    if cfg.weights_path:
+        p = Path(cfg.weights_path)
+        stat = p.stat() if p.exists() else None
+        return f"{cfg.backbone}:file:{p.resolve()}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}"
+    return f"{cfg.backbone}:{BACKBONES[cfg.backbone][1]}.{cfg.weights}"
+
+
+def _load_pretrained_state(cfg: ModelConfig) -> dict[str, torch.Tensor]:
+    """ImageNet weights for the trunk, from a local file or torchvision's cache/download.
+
+    Offline machines get a `WeightsUnavailableError` that names the weight and the two ways to
+    provide it, instead of a bare urllib traceback.
+    """
+    enum_name = BACKBONES[cfg.backbone][1]
+    if cfg.weights_path:
+        path = Path(cfg.weights_path)
+        if not path.is_file():
+            raise WeightsUnavailableError(
+                f"weights_path {path} for {cfg.backbone} does not exist; point it at a torchvision "
+                f"{enum_name}.{cfg.weights} state dict (.pth) or set pretrained=False"
+            )
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise WeightsUnavailableError(
+                f"could not read {cfg.backbone} weights from {path}: {exc}"
+            ) from exc
+    weights_enum = getattr(torchvision.models, enum_name)
+    try:
+        weights = weights_enum[cfg.weights]
+    except KeyError:
+        known = [w.name for w in weights_enum]
+        raise ConfigError(f"unknown {enum_name} entry {cfg.weights!r}; choose one of {known}") from None
+    try:
+        return weights.get_state_dict(progress=False)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        filename = os.path.basename(weights.url)
+        cache = Path(torch.hub.get_dir()) / "checkpoints" / filename
+        raise WeightsUnavailableError(
+            f"torchvision weights {enum_name}.{weights.name} are not cached at {cache} and could not be "
+            f"downloaded from {weights.url} ({exc}). Either copy {filename} into "
+            f"$TORCH_HOME/hub/checkpoints/ (TORCH_HOME is {os.environ.get('TORCH_HOME', '~/.cache/torch')}), "
+            "or set the model option weights_path to a local copy, or use pretrained=False."
+        ) from exc
+
+
+def resnet_trunk(cfg: ModelConfig) -> nn.Sequential:
+    """A torchvision ResNet without its average pool and classifier (feature map out)."""
+    ctor_name = BACKBONES[cfg.backbone][0] if cfg.backbone in BACKBONES else None
+    if ctor_name is None:
+        backbone_width(cfg.backbone)  # raises with the list of choices
+    net = getattr(torchvision.models, ctor_name)(weights=None)
+    if cfg.pretrained:
+        net.load_state_dict(_load_pretrained_state(cfg))
+    return nn.Sequential(*list(net.children())[:-2])
+
+
+def saliency_weights(
+    maps: torch.Tensor, remap: str = "max", floor: float = 0.1, eps: float = 1e-6
+) -> torch.Tensor:
+    """Per-pixel weights w from saliency maps s in [0, 1], shape (..., H, W).
+
+    `max`: w = s / max(s) per map, the likely intent of the papers. `seed`: the seeds' accidental
+    Normalize(0.5, 0.5) remap, w = (2s-1) / max(2s-1) (seed_audit.md §1.4). Both are clamped at
+    `floor`. A map with no positive value carries no attention information, so it gives w = 1.
+    """
+    if remap == "max":
+        s = maps
+    elif remap == "seed":
+        s = 2.0 * maps - 1.0
+    else:
+        raise ConfigError(f"unknown saliency remap {remap!r}; choose 'max' or 'seed'")
+    peak = s.flatten(-2).amax(-1)[..., None, None]
+    w = (s / peak.clamp_min(eps)).clamp_min(floor)
+    return torch.where(peak > eps, w, torch.ones_like(w))
+
+
+class SaliencyWeighting(nn.Module):
+    """x' = (1 - a) x + a x w: attenuates non-salient pixels before the CNN (the seeds' fusion (i))."""
+
+    def __init__(self, cfg: SaliencyConfig) -> None:
+        super().__init__()
+        self.alpha = cfg.alpha
+        self.floor = cfg.floor
+        self.remap = cfg.remap
+
+    def forward(self, frames: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        if maps.shape[:2] != frames.shape[:2] or maps.shape[-2:] != frames.shape[-2:]:
+            raise ValueError(
+                f"saliency maps {tuple(maps.shape)} do not match frames {tuple(frames.shape)}; "
+                "expected maps (B, T, H, W) for frames (B, T, 3, H, W)"
+            )
+        w = saliency_weights(maps.to(frames.dtype), self.remap, self.floor).unsqueeze(2)
+        return (1.0 - self.alpha) * frames + self.alpha * frames * w
+
+
+class SpatialFeatures(nn.Module):
+    """Frames (B, T, 3, H, W) in [0, 1] (+ maps) -> per-frame pooled features (B, T, C)."""
+
+    def __init__(self, model_cfg: ModelConfig, saliency_cfg: SaliencyConfig) -> None:
+        super().__init__()
+        self.weighting = SaliencyWeighting(saliency_cfg) if saliency_cfg.enabled else None
+        self.trunk = resnet_trunk(model_cfg)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.out_dim = backbone_width(model_cfg.backbone)
+
+    def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
+        if frames.dim() != 5 or frames.shape[2] != 3:
+            raise ValueError(f"frames must be (B, T, 3, H, W), got {tuple(frames.shape)}")
+        if self.weighting is not None:
+            if maps is None:
+                raise ValueError("this model weights frames by saliency; pass maps (B, T, H, W)")
+            frames = self.weighting(frames, maps)
+        b, t = frames.shape[:2]
+        x = frames.flatten(0, 1)  # (B*T, 3, H, W): batch and time are adjacent, no permute needed
+        x = (x - self.mean) / self.std
+        x = self.trunk(x).mean(dim=(-2, -1))
+        return x.view(b, t, -1)
+
+
+def sinusoidal_encoding(length: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
+    """The Transformer paper's fixed positional encoding, (length, dim), for any length."""
+    pos = torch.arange(length, dtype=torch.float32, device=device).unsqueeze(1)
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32, device=device) * (-math.log(10000.0) / dim))
+    pe = torch.zeros(length, dim, device=device)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq[: dim // 2])
+    return pe
+
+
+class TemporalTransformer(nn.Module):
+    """(B, T, C) -> (B, D): optional projection, sinusoidal PE, post-norm TransformerEncoder, mean over T."""
+
+    def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.out_dim = cfg.temporal_dim or in_dim
+        if self.out_dim % cfg.heads:
+            raise ConfigError(f"temporal width {self.out_dim} is not divisible by heads={cfg.heads}")
+        self.proj = nn.Linear(in_dim, self.out_dim) if cfg.temporal_dim else nn.Identity()
+        layer = nn.TransformerEncoderLayer(
+            d_model=self.out_dim,
+            nhead=cfg.heads,
+            dim_feedforward=cfg.ff_dim,
+            dropout=cfg.dropout,
+            batch_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers=cfg.layers, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        x = x + sinusoidal_encoding(x.shape[1], x.shape[2], x.device).to(x.dtype)
+        return self.encoder(x).mean(dim=1)
+
+
+class QualityRegressor(nn.Module):
+    """MLP in -> hidden... -> 1 with ReLU and dropout, Xavier-uniform weights and zero biases (as the seeds)."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for width in hidden:
+            layers += [nn.Linear(in_dim, width), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            in_dim = width
+        layers.append(nn.Linear(in_dim, 1))
+        self.mlp = nn.Sequential(*layers)
+        for m in self.mlp:
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(x).squeeze(-1)
+
+
+class QualityHead(nn.Module):
+    """Per-frame features (B, T, C) -> score (B,): concat[mean_T(x), temporal(x)] -> fusion -> regressor."""
+
+    def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.temporal = TemporalTransformer(in_dim, cfg)
+        self.fusion = nn.Linear(in_dim + self.temporal.out_dim, cfg.fusion_dim)
+        self.regressor = QualityRegressor(cfg.fusion_dim, tuple(cfg.regressor_hidden), cfg.dropout)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        fused = torch.cat([features.mean(dim=1), self.temporal(features)], dim=-1)
+        return self.regressor(self.fusion(fused))
+
+
+class SaliencyVQA(nn.Module):
+    """STR-VQA / DAGR-VQA: forward(frames (B, T, 3, H, W) in [0, 1], maps (B, T, H, W) or None) -> (B,)."""
+
+    def __init__(self, model_cfg: ModelConfig, saliency_cfg: SaliencyConfig) -> None:
+        super().__init__()
+        self.spatial = SpatialFeatures(model_cfg, saliency_cfg)
+        self.head = QualityHead(self.spatial.out_dim, model_cfg)
+
+    def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.spatial(frames, maps))
+
+
+def build_from_config(model_cfg: ModelConfig, saliency_cfg: SaliencyConfig) -> SaliencyVQA:
+    """The network a config describes."""
+    return SaliencyVQA(model_cfg, saliency_cfg)
