@@ -1,0 +1,45 @@
+"""vqa_core.train: the one training loop (DDP, accumulation, exact resume, validation selection)."""
+
+from vqa_core.train.checkpoint import load_checkpoint, load_model_weights, save_checkpoint
+from vqa_core.train.distributed import (
+    DistInfo,
+    all_gather_objects,
+    barrier,
+    cleanup_distributed,
+    dist_info,
+    gather_indexed_outputs,
+    init_distributed,
+)
+from vqa_core.train.inference import IndexedDataset, predict_dataset
+from vqa_core.train.rng import capture_rng_state, derive_seed, restore_rng_state, seed_everything
+from vqa_core.train.schedule import build_scheduler, lr_factor
+from vqa_core.train.task import TrainTask, move_to_device
+from vqa_core.train.train_config import TrainConfig
+from vqa_core.train.trainer import FitResult, Trainer, build_optimizer
+
+__all__ = [
+    "DistInfo",
+    "FitResult",
+    "IndexedDataset",
+    "TrainConfig",
+    "TrainTask",
+    "Trainer",
+    "all_gather_objects",
+    "barrier",
+    "build_optimizer",
+    "build_scheduler",
+    "capture_rng_state",
+    "cleanup_distributed",
+    "derive_seed",
+    "dist_info",
+    "gather_indexed_outputs",
+    "init_distributed",
+    "load_checkpoint",
+    "load_model_weights",
+    "lr_factor",
+    "move_to_device",
+    "predict_dataset",
+    "restore_rng_state",
+    "save_checkpoint",
+    "seed_everything",
+]
