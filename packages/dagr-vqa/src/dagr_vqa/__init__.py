@@ -14,9 +14,11 @@ from dagr_vqa.config import (
     PRESETS,
     DagrConfig,
     DataConfig,
+    FitConfig,
+    LossConfig,
     ModelConfig,
     SaliencyConfig,
-    TrainConfig,
+    StrConfig,
     preset,
 )
 from dagr_vqa.model import SaliencyVQA, build_from_config
@@ -44,10 +46,12 @@ __all__ = [
     "PRESETS",
     "DagrConfig",
     "DataConfig",
+    "FitConfig",
+    "LossConfig",
     "ModelConfig",
     "SaliencyConfig",
     "SaliencyVQA",
-    "TrainConfig",
+    "StrConfig",
     "build_model",
     "preset",
 ]

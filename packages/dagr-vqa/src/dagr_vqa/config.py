@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from vqa_core.errors import ConfigError
+from vqa_core.train.train_config import TrainConfig as TrainerConfig
 
 VARIANTS = ("str", "dagr")
 SIZES = ("tiny", "small", "full")
@@ -62,36 +64,41 @@ class DataConfig:
 
 
 @dataclass
-class TrainConfig:
-    """Optimisation. Loss = L1 + rank_weight * (differentiable `rank_term`)."""
+class LossConfig:
+    """Loss = L1 + rank_weight * (differentiable `rank_term`); the seeds' argsort Spearman had no gradient."""
 
-    epochs: int = 300
-    batch_size: int = 16
-    eval_batch_size: int = 4
-    lr: float = 5e-6
-    weight_decay: float = 5e-4
-    min_lr: float = 1e-8
     rank_term: str = "plcc"  # plcc | rank | none
     rank_weight: float = 0.1
-    freeze_backbone: bool = False  # train only the head; with cache_features, on cached trunk features
-    cache_features: bool = False
-    augment: bool = True  # clip-consistent flip/crop/colour, jointly on frames and maps
-    val_fraction: float = 0.2  # of the training items, when no validation items are given
-    grad_accum: int = 1
-    num_workers: int = 0
-    seed: int = 0
+
+
+@dataclass
+class FitConfig:
+    """Method-level training choices (the loop itself is configured by `trainer`)."""
+
+    freeze_backbone: bool = False  # train only the head (temporal + fusion + regressor)
+    cache_features: bool = False  # with a frozen backbone: per-frame trunk features cached on disk
+    augment: bool = True  # clip-consistent flip / crop / colour, jointly on frames and maps
 
 
 @dataclass
 class DagrConfig:
     """Everything one STR-VQA or DAGR-VQA run needs; a checkpoint stores it whole."""
 
+    default_variant: ClassVar[str] = "dagr"
+
     variant: str = "dagr"
     size: str = "full"
     model: ModelConfig = field(default_factory=ModelConfig)
     saliency: SaliencyConfig = field(default_factory=SaliencyConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    @classmethod
+    def presets(cls) -> dict[str, DagrConfig]:
+        """Size presets of this variant, for `vqa_core.config.load_config(DagrConfig, "small")`."""
+        return PRESETS[cls.default_variant]
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -100,12 +107,33 @@ class DagrConfig:
             raise ConfigError(f"saliency.alpha={self.saliency.alpha} must lie in [0, 1]")
         if self.saliency.remap not in ("max", "seed"):
             raise ConfigError(f"saliency.remap={self.saliency.remap!r}; choose 'max' or 'seed'")
-        if self.train.rank_term not in ("plcc", "rank", "none"):
-            raise ConfigError(f"train.rank_term={self.train.rank_term!r}; choose plcc, rank or none")
-        if self.train.cache_features and not self.train.freeze_backbone:
+        if self.loss.rank_term not in ("plcc", "rank", "none"):
+            raise ConfigError(f"loss.rank_term={self.loss.rank_term!r}; choose plcc, rank or none")
+        if self.fit.cache_features and not self.fit.freeze_backbone:
             raise ConfigError(
-                "train.cache_features needs train.freeze_backbone=true (a trained trunk changes its features)"
+                "fit.cache_features needs fit.freeze_backbone=true (a trained trunk changes its features)"
             )
+        if self.fit.cache_features and self.fit.augment:
+            raise ConfigError(
+                "fit.cache_features needs fit.augment=false (cached features are of unaugmented clips)"
+            )
+
+
+@dataclass
+class StrConfig(DagrConfig):
+    """The STR-VQA config: the same fields, STR defaults and presets."""
+
+    default_variant: ClassVar[str] = "str"
+
+    variant: str = "str"
+    model: ModelConfig = field(default_factory=lambda: _str_model())
+
+
+def config_class(variant: str) -> type[DagrConfig]:
+    """The config dataclass of a variant (`str` -> StrConfig, `dagr` -> DagrConfig)."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    return StrConfig if variant == "str" else DagrConfig
 
 
 def _str_model(**kw) -> ModelConfig:
@@ -116,90 +144,65 @@ def _dagr_model(temporal_dim: int = 1024, **kw) -> ModelConfig:
     return ModelConfig(temporal_dim=temporal_dim, heads=1, **kw)
 
 
-_FULL_DATA = DataConfig(num_frames=8, height=224, width=398)
-_SMALL_DATA = DataConfig(num_frames=8, height=112, width=200)
-_TINY_DATA = DataConfig(num_frames=4, height=64, width=96)
-_SMALL_TRAIN = TrainConfig(
-    epochs=40,
-    batch_size=8,
-    eval_batch_size=8,
-    lr=3e-4,
-    weight_decay=5e-4,
-    min_lr=1e-6,
-    freeze_backbone=True,
-    cache_features=True,
-    augment=False,
-)
-_TINY_TRAIN = TrainConfig(epochs=2, batch_size=4, eval_batch_size=4, lr=1e-4, min_lr=1e-6, augment=True)
-_SMALL_SAL = SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency")
-_TINY_SAL = SaliencyConfig(stage_preset="tiny", stage_dataset="demo-saliency")
+def _full(variant: str, model: ModelConfig, batch_size: int, epochs: int) -> DagrConfig:
+    # the seeds' AdamW lr 5e-6, wd 5e-4, cosine down to 1e-8 (here over the whole run)
+    trainer = TrainerConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        val_batch_size=2,
+        lr=5e-6,
+        weight_decay=5e-4,
+        min_lr_ratio=1e-8 / 5e-6,
+        num_workers=4,
+        select_metric="srcc",
+    )
+    return config_class(variant)(
+        variant=variant, size="full", model=model, saliency=SaliencyConfig(), trainer=trainer
+    )
+
+
+def _small(variant: str, model: ModelConfig) -> DagrConfig:
+    # the demo on a 2-core CPU: frozen random/ImageNet ResNet-18 with cached features, head-only training
+    return config_class(variant)(
+        variant=variant,
+        size="small",
+        model=model,
+        saliency=SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency"),
+        data=DataConfig(num_frames=8, height=112, width=200),
+        fit=FitConfig(freeze_backbone=True, cache_features=True, augment=False),
+        trainer=TrainerConfig(
+            epochs=30, batch_size=8, val_batch_size=16, lr=3e-4, weight_decay=5e-4, min_lr_ratio=0.01
+        ),
+    )
+
+
+def _tiny(variant: str, model: ModelConfig) -> DagrConfig:
+    return config_class(variant)(
+        variant=variant,
+        size="tiny",
+        model=model,
+        saliency=SaliencyConfig(stage_preset="tiny", stage_dataset="demo-saliency"),
+        data=DataConfig(num_frames=4, height=64, width=96),
+        fit=FitConfig(freeze_backbone=False, cache_features=False, augment=True),
+        trainer=TrainerConfig(
+            epochs=2, batch_size=4, val_batch_size=4, lr=1e-4, min_lr_ratio=0.01, progress=False
+        ),
+    )
+
+
+_TINY_HEAD = {"ff_dim": 32, "layers": 1, "fusion_dim": 64, "regressor_hidden": [32, 16]}
 
 PRESETS: dict[str, dict[str, DagrConfig]] = {
     "str": {
-        "full": DagrConfig(
-            "str",
-            "full",
-            _str_model(),
-            SaliencyConfig(),
-            _FULL_DATA,
-            TrainConfig(epochs=1000, batch_size=5, eval_batch_size=2, lr=5e-6),
-        ),
-        "small": DagrConfig(
-            "str",
-            "small",
-            _str_model(backbone="resnet18", fusion_dim=512, ff_dim=128),
-            _SMALL_SAL,
-            _SMALL_DATA,
-            _SMALL_TRAIN,
-        ),
-        "tiny": DagrConfig(
-            "str",
-            "tiny",
-            _str_model(
-                backbone="resnet18",
-                pretrained=False,
-                ff_dim=32,
-                layers=1,
-                fusion_dim=64,
-                regressor_hidden=[32, 16],
-            ),
-            _TINY_SAL,
-            _TINY_DATA,
-            _TINY_TRAIN,
-        ),
+        "full": _full("str", _str_model(), batch_size=5, epochs=1000),
+        "small": _small("str", _str_model(backbone="resnet18", fusion_dim=512)),
+        "tiny": _tiny("str", _str_model(backbone="resnet18", pretrained=False, **_TINY_HEAD)),
     },
     "dagr": {
-        "full": DagrConfig(
-            "dagr",
-            "full",
-            _dagr_model(),
-            SaliencyConfig(),
-            _FULL_DATA,
-            TrainConfig(epochs=300, batch_size=16, eval_batch_size=2, lr=5e-6),
-        ),
-        "small": DagrConfig(
-            "dagr",
-            "small",
-            _dagr_model(backbone="resnet18", temporal_dim=256, fusion_dim=512),
-            _SMALL_SAL,
-            _SMALL_DATA,
-            _SMALL_TRAIN,
-        ),
-        "tiny": DagrConfig(
-            "dagr",
-            "tiny",
-            _dagr_model(
-                backbone="resnet18",
-                pretrained=False,
-                temporal_dim=32,
-                ff_dim=32,
-                layers=1,
-                fusion_dim=64,
-                regressor_hidden=[32, 16],
-            ),
-            _TINY_SAL,
-            _TINY_DATA,
-            _TINY_TRAIN,
+        "full": _full("dagr", _dagr_model(), batch_size=16, epochs=300),
+        "small": _small("dagr", _dagr_model(backbone="resnet18", temporal_dim=256, fusion_dim=512)),
+        "tiny": _tiny(
+            "dagr", _dagr_model(backbone="resnet18", pretrained=False, temporal_dim=32, **_TINY_HEAD)
         ),
     },
 }
