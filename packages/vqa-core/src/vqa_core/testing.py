@@ -8,6 +8,7 @@ even after lossy compression and resizing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 
 def index_level(i: int, num_frames: int) -> int:
     """Grey level (0-255) of the top band of frame `i` in a clip of `num_frames` frames."""
-    return int(round(20 + 215 * i / max(num_frames - 1, 1)))
+    return round(20 + 215 * i / max(num_frames - 1, 1))
 
 
 def synthetic_frame(i: int, num_frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -49,11 +50,17 @@ def make_video(
     options: dict[str, str] | None = None,
     seed: int = 0,
     frames: np.ndarray | None = None,
+    *,
+    timestamps: Sequence[float] | None = None,
+    rotation: int = 0,
 ) -> Path:
     """Encode a clip with PyAV and return its path.
 
     `frames` (T, H, W, 3) uint8 overrides the synthetic content. `options` go to the encoder
     (e.g. {"crf": "18"}); x264 defaults to a near-lossless CRF so the index band survives.
+    `timestamps` (seconds, increasing, one per frame) gives variable frame rate or a first
+    frame that does not start at 0; `rotation` writes a display matrix (counter-clockwise
+    degrees, as `VideoFrame.rotation` reads it back), as phones do for portrait video.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +70,8 @@ def make_video(
     opts = dict(options or {})
     if codec in ("libx264", "libx265") and "crf" not in opts:
         opts["crf"] = "10"
+    if timestamps is not None and len(timestamps) != num_frames:
+        raise ValueError(f"timestamps has {len(timestamps)} entries for {num_frames} frames")
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
@@ -70,10 +79,38 @@ def make_video(
             stream.codec_context.gop_size = gop
         if opts:
             stream.options = opts
+        if rotation:
+            stream.set_display_rotation(rotation)
+        clock = Fraction(1, 1000)
+        if timestamps is not None:
+            stream.codec_context.time_base = clock
         for i in range(num_frames):
             rgb = frames[i] if frames is not None else synthetic_frame(i, num_frames, height, width, seed)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            for packet in stream.encode(frame.reformat(format=pix_fmt)):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=pix_fmt)
+            if timestamps is not None:
+                frame.pts, frame.time_base = round(timestamps[i] / clock), clock
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def make_audio(path: str | Path, seconds: float = 0.5, rate: int = 16000) -> Path:
+    """An audio-only AAC file (a sine tone): the "file with no video stream" case for error tests."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        t = np.arange(int(seconds * rate)) / rate
+        samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+        chunk = 1024
+        for start in range(0, samples.shape[1], chunk):
+            piece = np.ascontiguousarray(samples[:, start : start + chunk])
+            frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

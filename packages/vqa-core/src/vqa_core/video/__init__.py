@@ -1,0 +1,16 @@
+"""Video IO for vqa-zoo: probe a file, read the frames a sampler wants, raw .yuv too.
+
+    info = probe("clip.mp4")                       # VideoInfo (displayed size, fps, frame count, ...)
+    clip = read_clip("clip.mp4", [0, 8, 16], size=(224, 398))   # uint8 (3, 224, 398, 3) RGB
+    clip = read_clip("clip.mkv", idx, short_side=256)            # keeps the aspect ratio
+    clip = read_clip("clip.yuv", idx, raw=RawFormat(1920, 1080, "yuv420p", fps=30))
+
+All failures a user can cause raise `vqa_core.VideoDecodeError` naming the file and the cause.
+"""
+
+from vqa_core.video.info import VideoInfo, probe
+from vqa_core.video.raw import RawFormat
+from vqa_core.video.reader import frame_rate, read_clip
+from vqa_core.video.resize import INTERPOLATIONS, Resize
+
+__all__ = ["INTERPOLATIONS", "RawFormat", "Resize", "VideoInfo", "frame_rate", "probe", "read_clip"]

@@ -1,0 +1,171 @@
+"""`probe`: what a video holds, without trusting container metadata blindly.
+
+Container frame counts are often zero (mkv, webm) or wrong (truncated uploads, broken muxers),
+and a sampler that believes a wrong count asks for frames that do not exist. So the count is
+checked against duration x fps and, when it is missing or absurd, recounted by demuxing packets
+(cheap: no decoding); `exact=True` decodes every frame, for files suspected to be damaged.
+The first frame is always decoded, which both proves the file is decodable and yields the
+display rotation, which lives in per-frame side data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from vqa_core.errors import VideoDecodeError
+from vqa_core.video.container import check_file, describe_error, open_video, stream_timing
+from vqa_core.video.raw import RawFormat, raw_frame_count
+from vqa_core.video.resize import displayed_size, quarter_turns
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What `probe` found.
+
+    `width` and `height` are the *displayed* size, i.e. after the display rotation, which is
+    also the size `read_clip` returns by default (a portrait phone clip coded as 1920x1080 with
+    `rotation=90` reports width=1080, height=1920). `rotation` is the counter-clockwise display
+    rotation in degrees (0, 90, 180 or 270). `fps` is the average frame rate, the one frame
+    indices are based on; `num_frames_source` says how `num_frames` was obtained:
+    "container" (header, checked against duration x fps), "packets" (demux count), "decoded"
+    (every frame decoded) or "raw" (file size / frame size).
+    """
+
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    duration: float
+    codec: str
+    rotation: int
+    pix_fmt: str
+    num_frames_source: str
+
+
+def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False) -> VideoInfo:
+    """Describe the first video stream of `path` (or a headerless file, given `raw`).
+
+    Raises `VideoDecodeError` naming the file and the cause when it is missing, empty, not a
+    video, has no video stream, or has no decodable frame.
+    """
+    p = check_file(path)
+    if raw is not None:
+        n = raw_frame_count(p, raw)
+        return VideoInfo(
+            num_frames=n,
+            fps=float(raw.fps),
+            width=raw.width,
+            height=raw.height,
+            duration=n / float(raw.fps),
+            codec="rawvideo",
+            rotation=0,
+            pix_fmt=raw.pix_fmt,
+            num_frames_source="raw",
+        )
+    with open_video(p) as (container, stream):
+        timing = stream_timing(p, stream)
+        fps = float(timing.fps)
+        codec = stream.codec_context.name
+        duration = _duration(container, stream)
+        stream_time_base = stream.time_base
+        header_count = stream.frames or 0
+        first = _first_frame(p, container, stream)
+        rotation = quarter_turns(float(first.rotation or 0)) * 90
+        height, width = displayed_size(first.height, first.width, rotation)
+        pix_fmt = first.format.name
+    if header_count > 0 and not exact and _plausible(header_count, duration * fps if duration else None):
+        num_frames, source = header_count, "container"
+    else:
+        # Counting packets also measures the real pts span, which beats container durations
+        # (mkv counts from 0 even when the first frame is at 1 s; mp4 uses decode timestamps).
+        num_frames, span = _count_packets(p, stream_time_base)
+        source = "packets"
+        if span:
+            duration = span
+        if exact or num_frames == 0 or not _plausible(num_frames, duration * fps if duration else None):
+            num_frames, source = _count_decoded(p), "decoded"
+    if num_frames == 0:
+        raise VideoDecodeError(f"{p}: no decodable video frame")
+    return VideoInfo(
+        num_frames=num_frames,
+        fps=fps,
+        width=width,
+        height=height,
+        duration=duration if duration else num_frames / fps,
+        codec=codec,
+        rotation=rotation,
+        pix_fmt=pix_fmt,
+        num_frames_source=source,
+    )
+
+
+def _plausible(count: int, expected: float | None) -> bool:
+    """A frame count is absurd if it disagrees with duration x fps by more than half."""
+    if expected is None:
+        return count < 10**9
+    return 0.5 * expected - 2 <= count <= 1.5 * expected + 2
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _first_frame(path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream):
+    errors = 0
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                errors += 1
+                continue
+            for frame in frames:
+                if not frame.is_corrupt:
+                    return frame
+    except av.FFmpegError as err:
+        raise VideoDecodeError(f"{path}: reading the stream failed ({describe_error(err)})") from err
+    why = f"{errors} packets failed to decode" if errors else "the stream is empty or truncated"
+    raise VideoDecodeError(f"{path}: no decodable video frame ({why})")
+
+
+def _count_packets(path: Path, time_base) -> tuple[int, float | None]:
+    """(packets, seconds from the first frame's start to the last frame's end) by demuxing only."""
+    n, lo, hi = 0, None, None
+    with open_video(path) as (container, stream):
+        try:
+            for packet in container.demux(stream):
+                if packet.size <= 0:
+                    continue
+                n += 1
+                if packet.pts is not None:
+                    end = packet.pts + (packet.duration or 0)
+                    lo = packet.pts if lo is None else min(lo, packet.pts)
+                    hi = end if hi is None else max(hi, end)
+        except av.FFmpegError:
+            pass  # damaged tail: count what was readable
+    span = float((hi - lo) * time_base) if lo is not None and hi > lo and time_base else None
+    return n, span
+
+
+def _count_decoded(path: Path) -> int:
+    with open_video(path) as (container, stream):
+        stream.codec_context.thread_type = "AUTO"
+        n = 0
+        try:
+            for packet in container.demux(stream):
+                try:
+                    n += sum(1 for f in packet.decode() if not f.is_corrupt)
+                except av.FFmpegError:
+                    continue
+        except av.FFmpegError:  # damaged tail: drain what the decoder still holds
+            with contextlib.suppress(av.FFmpegError):
+                n += sum(1 for f in stream.codec_context.decode(None) if not f.is_corrupt)
+        return n

@@ -1,0 +1,388 @@
+"""`read_clip`: decode only the frames a sampler asked for, resized inside FFmpeg.
+
+Why it is built this way (measured in reference/anchors.md §6.3 and in benchmarks/decode.py):
+
+- One backward seek per group of far-apart targets, then decode forward. Seeking before every
+  frame is a trap (each seek restarts at a keyframe), and decoding everything is wasteful on
+  long clips. The plan seeks only when the keyframe at or before the next target lies beyond the
+  current decode position, using the container's keyframe index (mp4/mov/avi sample tables,
+  mkv/webm cues); without an index it seeks when the target is more than a keyframe interval
+  ahead (learned while decoding).
+- Frames we only pass through on the way to a target may skip non-reference pictures
+  (`skip_frame="NONREF"`): nothing refers to them, so the returned frames cannot change. A
+  guard re-decodes without skipping in the rare case (gaps, end of stream) where a skipped
+  picture could have been the nearest frame to a target.
+- Only wanted frames are converted, straight to RGB at the output size by swscale
+  (`frame.reformat`); full-resolution RGB never reaches numpy.
+- Frame index = round((pts - start) * time_base * fps), with `fps` the stream's average rate, so
+  streams whose first pts is not 0 work, and on variable-frame-rate video index i means "the
+  frame shown closest to time i / fps". A target with no frame of its own (past the end, an
+  undecodable or missing frame) gets the nearest decodable frame (ties: the earlier one).
+- Each call opens its own container and shares nothing, so it is safe in DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import chain
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vqa_core.errors import VideoDecodeError
+from vqa_core.video.container import StreamTiming, check_file, describe_error, open_video, stream_timing
+from vqa_core.video.raw import RawFormat, read_raw_clip
+from vqa_core.video.resize import Resize, displayed_size, quarter_turns, rotate_for_display
+
+# Far-future targets are clamped to this before computing a seek timestamp (avoids int64 overflow);
+# they still resolve to the last decodable frame.
+_MAX_INDEX = 2**40
+# Seeking costs a decoder flush and refilling the frame-thread pipeline; not worth it for a few frames.
+_SEEK_MARGIN = 4
+# Packets this close to a target (or to the estimated end) are always fully decoded.
+_SKIP_GUARD = 8
+# Give up on a stream after this many consecutive packets that fail to decode.
+_MAX_CONSECUTIVE_ERRORS = 200
+
+
+def read_clip(
+    path: str | Path,
+    indices: Sequence[int] | np.ndarray,
+    size: tuple[int, int] | None = None,
+    *,
+    short_side: int | None = None,
+    interpolation: str = "bilinear",
+    raw: RawFormat | None = None,
+) -> np.ndarray:
+    """Frames `indices` of a video as uint8 RGB `(T, H, W, 3)`, in the order given (repeats allowed).
+
+    - `size=(H, W)` squashes every frame to H x W (the seed methods' behaviour);
+      `short_side=S` scales the shorter displayed side to S and keeps the aspect ratio;
+      neither keeps the displayed size. `interpolation` is the swscale filter
+      (bilinear, bicubic, area, lanczos, point, fast_bilinear).
+    - Display rotation (the display-matrix side data phones write) is applied, so H x W is the
+      size a viewer sees; `size` is given in that orientation too.
+    - An index past the end returns the last decodable frame; an undecodable or missing frame
+      is replaced by the nearest decodable one. Negative indices raise `ValueError`; empty
+      `indices` return an array of shape `(0, H, W, 3)` (the file is still opened and checked).
+    - `raw=RawFormat(width, height, pix_fmt, fps)` reads a headerless .yuv file by byte offsets.
+
+    Raises `VideoDecodeError` (naming the file and the cause) when the file cannot be opened or
+    holds no decodable video frame.
+    """
+    resize = Resize(size=size, short_side=short_side, interpolation=interpolation)
+    wanted = _as_indices(path, indices)
+    if raw is not None:
+        return read_raw_clip(path, wanted, raw, resize)
+    targets = np.unique(wanted)
+    clip = _ClipDecoder(check_file(path), resize, skip_nonref=True)
+    frames = clip.run(targets)
+    if clip.skip_may_have_changed_result:
+        clip = _ClipDecoder(Path(path), resize, skip_nonref=False)
+        frames = clip.run(targets)
+    h, w = clip.output_hw
+    out = np.empty((len(wanted), h, w, 3), dtype=np.uint8)
+    for k, t in enumerate(wanted.tolist()):
+        out[k] = frames[t]
+    return out
+
+
+def _as_indices(path: str | Path, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+    arr = np.asarray(indices)
+    if arr.ndim == 0:
+        raise ValueError(f"{path}: indices must be a sequence of frame indices, got a scalar {arr.item()!r}")
+    arr = arr.reshape(-1)
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: frame indices must be integers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(f"{path}: frame indices must be whole numbers, got {arr[:8].tolist()}...")
+        arr = arr.astype(np.int64)
+    if (arr < 0).any():
+        bad = arr[arr < 0][:5].tolist()
+        raise ValueError(f"{path}: negative frame indices {bad} (indices count from 0; use num_frames - k)")
+    return arr.astype(np.int64)
+
+
+@dataclass
+class _SeekPlan:
+    """Decides, before each target, whether seeking beats decoding forward."""
+
+    keyframes: list[int] | None  # estimated frame indices of the keyframes a seek can land on
+    fallback_gap: int  # used without a keyframe index: seek when the target is this far ahead
+    seekable: bool = True
+    _last_key: int | None = None
+    _learned_gap: int = 0
+
+    def should_seek(self, pos: int, target: int) -> bool:
+        if not self.seekable:
+            return False
+        if self.keyframes:
+            j = bisect.bisect_right(self.keyframes, target) - 1
+            key = self.keyframes[j] if j >= 0 else 0
+            return key - pos > _SEEK_MARGIN
+        gap = max(self.fallback_gap, self._learned_gap)
+        return target - pos > gap
+
+    def saw_keyframe(self, index: int, contiguous: bool) -> None:
+        """Learn the keyframe interval from decoding when the container has no index."""
+        if contiguous and self._last_key is not None and index > self._last_key:
+            self._learned_gap = max(self._learned_gap, index - self._last_key)
+        self._last_key = index
+
+    def forget_position(self) -> None:
+        self._last_key = None
+
+
+@dataclass
+class _ClipDecoder:
+    """One read: owns its container for the duration of `run` and nothing afterwards."""
+
+    path: Path
+    resize: Resize
+    skip_nonref: bool
+    output_hw: tuple[int, int] = (0, 0)
+    skip_may_have_changed_result: bool = False
+    _rotation: float = 0.0
+    _geometry_known: bool = False
+    _skip_before: int = -1  # packets with a smaller index may skip non-reference pictures
+    _skipped: list[int] = field(default_factory=list)  # indices of packets decoded in skip mode
+    _counter: int = -1  # sequential index for frames without any timestamp
+    _errors: int = 0
+
+    def run(self, targets: np.ndarray) -> dict[int, np.ndarray]:
+        with contextlib.ExitStack() as stack:
+            self._stack = stack
+            self._open()
+            try:
+                return self._run(targets.tolist())
+            except av.FFmpegError as err:
+                raise VideoDecodeError(f"{self.path}: decoding failed ({describe_error(err)})") from err
+
+    # -- container handling -------------------------------------------------------------------
+    def _open(self) -> None:
+        self.container, self.stream = self._stack.enter_context(open_video(self.path))
+        self.stream.codec_context.thread_type = "AUTO"
+        self.timing = stream_timing(self.path, self.stream)
+        self.plan = self._make_plan()
+
+    def _make_plan(self) -> _SeekPlan:
+        fallback = max(32, round(2 * float(self.timing.fps)))
+        keys = self._keyframe_indices()
+        if keys is None or len(keys) < 2:
+            # mkv/webm read their cues on the first seek; seeking to the start is free before decoding.
+            try:
+                self.container.seek(self.timing.start or 0, stream=self.stream, backward=True)
+                keys = self._keyframe_indices()
+            except av.FFmpegError:
+                return _SeekPlan(keyframes=None, fallback_gap=fallback, seekable=False)
+        return _SeekPlan(keyframes=keys if keys and len(keys) >= 2 else None, fallback_gap=fallback)
+
+    def _keyframe_indices(self) -> list[int] | None:
+        try:
+            entries = self.stream.index_entries
+            n = len(entries)
+        except (AttributeError, av.FFmpegError):
+            return None
+        if n == 0:
+            return None
+        # Index timestamps may be decode timestamps (mp4 with B-frames starts below 0): count from the first.
+        first = entries[0].timestamp
+        scale = self.timing.time_base * self.timing.fps
+        keys = sorted(
+            {round((e.timestamp - first) * scale) for e in entries if e.is_keyframe and not e.is_discard}
+        )
+        return keys
+
+    def _reopen_unseekable(self) -> Iterator[tuple[Fraction, av.VideoFrame]]:
+        """A seek failed: start again from the top of a fresh container and never seek again."""
+        self.container.close()
+        self._open()
+        self.plan.seekable = False
+        self._counter = -1
+        return self._frames()
+
+    # -- the decode loop ----------------------------------------------------------------------
+    def _run(self, targets: list[int]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        it = self._frames()
+        pos = -1  # index of the last decoded frame; -1 = at the start of the stream
+        if self.timing.start is None or not targets:
+            # Unknown first pts (or only the geometry is wanted): decode the first frame from the top.
+            first = next(it, None)
+            if first is None:
+                raise self._nothing_decodable()
+            it = chain([first], it)
+            if not targets:
+                return out
+        i, n = 0, len(targets)
+        prev: tuple[Fraction, av.VideoFrame] | None = None  # (position in frames, frame)
+        converted: tuple[Fraction, np.ndarray] | None = None  # the last converted frame (repeats, clamps)
+        decoded_any = False
+        while i < n:
+            if self.plan.should_seek(pos, targets[i]):
+                it = self._seek(targets[i])
+                prev = None
+                self.plan.forget_position()
+            self._skip_before = targets[i] - _SKIP_GUARD
+            exhausted = True
+            for x, frame in it:
+                decoded_any = True
+                pos = round(x)
+                while i < n and targets[i] <= x:
+                    t = targets[i]
+                    chosen = (x, frame) if x == t or prev is None or x - t < t - prev[0] else prev
+                    if chosen[0] != t:
+                        self._check_skip_guard(t, chosen[0])
+                    if converted is None or converted[0] != chosen[0]:
+                        converted = (chosen[0], self._convert(chosen[1]))
+                    out[t] = converted[1]
+                    i += 1
+                prev = (x, frame)
+                if i >= n:
+                    exhausted = False
+                    break
+                self._skip_before = targets[i] - _SKIP_GUARD
+                if self.plan.should_seek(pos, targets[i]):
+                    exhausted = False
+                    break
+            if exhausted:
+                if prev is None:
+                    if decoded_any:  # a seek landed past every decodable frame; clamp to the last one seen
+                        raise VideoDecodeError(f"{self.path}: lost the stream after seeking (target {targets[i]})")
+                    raise self._nothing_decodable()
+                last_x, last_frame = prev
+                for t in targets[i:]:
+                    self._check_skip_guard(t, last_x)
+                    if converted is None or converted[0] != last_x:
+                        converted = (last_x, self._convert(last_frame))
+                    out[t] = converted[1]
+                i = n
+        return out
+
+    def _nothing_decodable(self) -> VideoDecodeError:
+        why = f"{self._errors} packets failed to decode" if self._errors else "the stream is empty or truncated"
+        return VideoDecodeError(f"{self.path}: no decodable video frame ({why})")
+
+    def _check_skip_guard(self, target: int, chosen: Fraction) -> None:
+        """Could a picture we skipped have been nearer to `target` than the frame we chose?"""
+        if not self._skipped:
+            return
+        d = abs(target - chosen) + 1  # packet positions are rounded: widen by one frame
+        skipped = sorted(self._skipped)
+        lo = bisect.bisect_left(skipped, target - d)
+        if lo < len(skipped) and skipped[lo] <= target + d:
+            self.skip_may_have_changed_result = True
+
+    def _seek(self, target: int) -> Iterator[tuple[Fraction, av.VideoFrame]]:
+        """Seek backward to the keyframe before `target`; step further back if the demuxer lands late."""
+        back = 0
+        while True:
+            goal = max(min(target, _MAX_INDEX) - back, 0)
+            try:
+                self.container.seek(self.timing.pts_of(goal), stream=self.stream, backward=True)
+            except av.FFmpegError:
+                return self._reopen_unseekable()
+            self.stream.codec_context.flush_buffers()
+            it = self._frames(after_seek=True)
+            first = next(it, None)
+            if first is not None and (round(first[0]) <= target or goal == 0):
+                return chain([first], it)
+            if first is None and goal == 0:
+                return self._reopen_unseekable()
+            back = max(2 * back, self.plan.fallback_gap)
+
+    def _frames(self, after_seek: bool = False) -> Iterator[tuple[Fraction, av.VideoFrame]]:
+        """(position, frame) in presentation order from the current demux position; bad packets skipped.
+
+        The position is (pts - start) * time_base * fps, unrounded: an integer on constant-rate
+        video, and what "nearest frame" is measured in on variable-rate video.
+        """
+        cc = self.stream.codec_context
+        timing: StreamTiming = self.timing
+        skipping = False
+        consecutive_errors = 0
+        contiguous = not after_seek
+        demux = self.container.demux(self.stream)
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                return
+            except av.FFmpegError:
+                packet = None  # damaged container data: treat as the end, but drain the decoder
+            if packet is not None and self.skip_nonref and packet.pts is not None and timing.start is not None:
+                p = timing.index_of(packet.pts)
+                skip = p < self._skip_before
+                if skip:
+                    self._skipped.append(p)
+                if skip != skipping:
+                    cc.skip_frame = "NONREF" if skip else "DEFAULT"
+                    skipping = skip
+            try:
+                frames = cc.decode(packet)
+                consecutive_errors = 0
+            except av.FFmpegError:
+                self._errors += 1
+                consecutive_errors += 1
+                if consecutive_errors > _MAX_CONSECUTIVE_ERRORS:
+                    return
+                continue
+            for frame in frames:
+                if frame.is_corrupt:
+                    self._errors += 1
+                    continue
+                x = self._position(frame, after_seek)
+                if x is None:
+                    # No timestamps after a seek: positions are unknowable, decode from the top instead.
+                    yield from self._reopen_unseekable()
+                    return
+                if not self._geometry_known:
+                    self._learn_geometry(frame)
+                if frame.key_frame:
+                    self.plan.saw_keyframe(round(x), contiguous)
+                contiguous = True
+                yield x, frame
+            if packet is None:
+                return
+
+    def _position(self, frame: av.VideoFrame, after_seek: bool) -> Fraction | None:
+        ts = frame.pts if frame.pts is not None else frame.dts
+        if ts is None:
+            if after_seek and self._counter < 0:
+                return None
+            self._counter += 1
+            return Fraction(self._counter)
+        if self.timing.start is None:
+            self.timing = StreamTiming(self.timing.fps, self.timing.time_base, ts)
+        x = max(self.timing.position_of(ts), Fraction(0))
+        self._counter = round(x)
+        return x
+
+    # -- conversion -----------------------------------------------------------------------------
+    def _learn_geometry(self, frame: av.VideoFrame) -> None:
+        self._rotation = float(frame.rotation or 0)
+        shown = displayed_size(frame.height, frame.width, self._rotation)
+        self.output_hw = self.resize.output_size(*shown)
+        self._geometry_known = True
+
+    def _convert(self, frame: av.VideoFrame) -> np.ndarray:
+        h, w = self.output_hw
+        ch, cw = (w, h) if quarter_turns(self._rotation) % 2 else (h, w)
+        rgb = frame.reformat(
+            width=cw, height=ch, format="rgb24", interpolation=self.resize.interpolation.upper()
+        ).to_ndarray()
+        return rotate_for_display(rgb, self._rotation)
+
+
+def frame_rate(path: str | Path) -> Fraction:
+    """The average frame rate `read_clip` uses to turn timestamps into indices."""
+    with open_video(path) as (_, stream):
+        return stream_timing(Path(path), stream).fps
