@@ -1,0 +1,175 @@
+"""Quality-prediction metrics and their aggregation over repeated splits (the field's protocol).
+
+SRCC and KRCC are computed on the raw predictions. PLCC and RMSE are reported after the
+4-parameter logistic mapping of VIDEVAL / SimpleVQA / ModularBVQA,
+
+    f(x) = b2 + (b1 - b2) / (1 + exp(-(x - b3) / |b4|)),   init [max(mos), min(mos), mean(pred), 0.5],
+
+(a second start with b4 = std(pred)/4 is also tried and the better fit kept), which removes
+the monotonic non-linearity between a model's output scale and MOS before the
+linear correlation is taken; `plcc_raw` is the plain Pearson correlation that FAST-VQA, DOVER
+and pyiqa report. RMSE is in the units of `mos`.
+
+When the logistic fit fails (`curve_fit` does not converge, returns non-finite parameters, or
+stops at a curve that fits worse than a straight line) the mapping falls back to a
+least-squares line; `fit` in the result says which mapping was used ("logistic4" or
+"linear"), so a table can flag it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from vqa_core.errors import VqaError
+
+__all__ = ["MetricInputError", "aggregate", "logistic4", "quality_metrics"]
+
+
+class MetricInputError(VqaError, ValueError):
+    """Inputs to a metric are unusable (length mismatch, NaN, constant, too few items)."""
+
+
+def logistic4(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
+    """VIDEVAL's monotonic 4-parameter logistic; `|b4|` keeps the slope sign fixed by b1 - b2."""
+    # expit(u) = 1 / (1 + exp(-u)), evaluated without overflow for large |u|
+    return b2 + (b1 - b2) * special.expit((x - b3) / abs(b4))
+
+
+def _as_vector(name: str, values) -> np.ndarray:
+    if hasattr(values, "detach"):  # torch tensor
+        values = values.detach().cpu().numpy()
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 2 and 1 in arr.shape:  # (N, 1) or (1, N) columns from a model head
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise MetricInputError(f"{name} must be a 1-D sequence of scores, got shape {arr.shape}")
+    return arr
+
+
+def _check_inputs(pred, mos) -> tuple[np.ndarray, np.ndarray]:
+    p, y = _as_vector("pred", pred), _as_vector("mos", mos)
+    if p.shape != y.shape:
+        raise MetricInputError(f"pred has {p.size} scores but mos has {y.size}; they must pair one to one")
+    if p.size < 3:
+        raise MetricInputError(f"quality metrics need at least 3 videos, got {p.size}")
+    for name, arr in (("pred", p), ("mos", y)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise MetricInputError(
+                f"{name} has {bad.size} non-finite value(s) (first at index {bad[0]}: {arr[bad[0]]}); "
+                "drop or fix those videos before computing metrics"
+            )
+        if np.ptp(arr) == 0:
+            raise MetricInputError(
+                f"{name} is constant ({arr[0]!r} for all {arr.size} videos): correlations are undefined"
+            )
+    return p, y
+
+
+def _logistic4_jacobian(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
+    """Analytic derivatives of `logistic4`.
+
+    curve_fit's finite differences scale the step with each parameter, so a centre `b3`
+    initialised at mean(pred) ~ 1e-16 (z-scored predictions) never moves; exact derivatives
+    avoid that stall.
+    """
+    scale = abs(b4)
+    s = special.expit((x - b3) / scale)
+    ds = (b1 - b2) * s * (1.0 - s)
+    return np.stack(
+        [s, 1.0 - s, -ds / scale, -ds * (x - b3) / scale**2 * np.sign(b4)],
+        axis=1,
+    )
+
+
+def _fit_mapping(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
+    """Predictions mapped to MOS units by the logistic, or by a line when the logistic fails.
+
+    The logistic starts from VIDEVAL's init `[max(y), min(y), mean(p), 0.5]`; since a slope
+    of 0.5 only suits predictions on a unit-ish scale, a second start with `b4 = std(p)/4`
+    (pyiqa's init) is tried too and the better of the two kept.
+    """
+    slope, intercept = np.polyfit(p, y, 1)
+    linear = slope * p + intercept
+    best, best_sse = None, float(np.sum((linear - y) ** 2)) * (1 + 1e-9) + 1e-12
+    for b4 in (0.5, float(np.std(p)) / 4):
+        p0 = [float(np.max(y)), float(np.min(y)), float(np.mean(p)), b4]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optimize.OptimizeWarning)
+                params, _ = optimize.curve_fit(logistic4, p, y, p0=p0, jac=_logistic4_jacobian, maxfev=20000)
+        except (RuntimeError, ValueError, FloatingPointError):
+            continue
+        if not np.all(np.isfinite(params)) or params[3] == 0:
+            continue
+        fitted = logistic4(p, *params)
+        sse = float(np.sum((fitted - y) ** 2))
+        if np.all(np.isfinite(fitted)) and sse < best_sse:
+            best, best_sse = fitted, sse
+    if best is None:
+        return linear, "linear"
+    return best, "logistic4"
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if np.ptp(a) == 0:  # a fitted mapping collapsed to a constant: no linear association
+        return 0.0
+    return float(stats.pearsonr(a, b)[0])
+
+
+def quality_metrics(pred, mos) -> dict[str, float | str]:
+    """SRCC, KRCC, PLCC (after logistic fit), raw PLCC and RMSE (after fit, MOS units) of predictions.
+
+    `pred` and `mos` are 1-D sequences (lists, numpy arrays, torch tensors) of equal length,
+    at least 3 items, finite and not constant; otherwise `MetricInputError` (a `ValueError`
+    and a `VqaError`) says what is wrong. SRCC, KRCC and `plcc_raw` keep their sign: a model
+    whose score falls as quality rises gets negative values, which a benchmark should show,
+    not hide. `plcc` after the fit measures how well the fitted curve explains MOS; the
+    logistic can bend either way, so it is positive even then.
+    """
+    p, y = _check_inputs(pred, mos)
+    mapped, fit = _fit_mapping(p, y)
+    return {
+        "srcc": float(stats.spearmanr(p, y)[0]),
+        "krcc": float(stats.kendalltau(p, y)[0]),
+        "plcc": _pearson(mapped, y),
+        "plcc_raw": _pearson(p, y),
+        "rmse": float(np.sqrt(np.mean((mapped - y) ** 2))),
+        "fit": fit,
+        "n": int(p.size),
+    }
+
+
+def aggregate(per_split: Sequence[Mapping[str, object]]) -> dict[str, dict[str, float]]:
+    """Median, mean and standard deviation (ddof=1, 0 for one split) of each numeric metric over splits.
+
+    The field reports the median over repeated 80/20 splits (VIDEVAL, ModularBVQA) and often
+    mean +- std (pyiqa); both are returned. Non-numeric entries such as `fit` are skipped; a
+    metric missing from some splits is aggregated over the splits that have it, and `n` says
+    how many did.
+    """
+    if not per_split:
+        raise MetricInputError("aggregate needs at least one split's metrics, got an empty list")
+    names: list[str] = []
+    for split in per_split:
+        for key, value in split.items():
+            if (
+                key not in names
+                and isinstance(value, int | float | np.number)
+                and not isinstance(value, bool)
+            ):
+                names.append(key)
+    out: dict[str, dict[str, float]] = {}
+    for key in names:
+        values = np.array([float(s[key]) for s in per_split if key in s], dtype=np.float64)
+        out[key] = {
+            "median": float(np.median(values)),
+            "mean": float(np.mean(values)),
+            "std": float(np.std(values, ddof=1)) if values.size > 1 else 0.0,
+            "n": float(values.size),
+        }
+    return out
