@@ -39,6 +39,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,12 +79,6 @@ M = TypeVar("M", bound="Method")
 # --------------------------------------------------------------------------- calibration
 
 
-def _logistic4(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
-    """The VQEG 4-parameter logistic, monotone in x for any sign of b4."""
-    z = np.clip(-(x - b3) / max(abs(b4), 1e-12), -60.0, 60.0)
-    return (b1 - b2) / (1.0 + np.exp(z)) + b2
-
-
 @dataclass(frozen=True)
 class ScoreCalibration:
     """Maps a model's raw output to the MOS scale of the data it was trained on.
@@ -91,10 +86,12 @@ class ScoreCalibration:
     Users asked what the seeds' scores mean (negative numbers, hard-coded rescale constants).
     A checkpoint carries its own calibration, so `predict` returns MOS-scale scores:
 
-    - `kind="zscore"`: the model was trained on `(mos - mean) / std` of the train part;
-      `to_mos(raw) = raw * std + mean`.
-    - `kind="logistic"`: a 4-parameter logistic fitted from raw outputs to MOS on the train
-      part, `params = (b1, b2, b3, b4)`.
+    - `kind="zscore"` / `"minmax"`: the model was trained on `(mos - mean) / std` of the train
+      part (for minmax, `mean` holds the minimum and `std` the range), so
+      `to_mos(raw) = raw * std + mean`. `from_scaler` takes these from a
+      `vqa_core.datasets.MosScaler` fitted on the train part.
+    - `kind="logistic"`: a 4-parameter logistic (`vqa_core.metrics.logistic4`) fitted from raw
+      outputs to MOS on the train part, `params = (b1, b2, b3, b4)`.
     - `kind="identity"`: the model already outputs MOS.
     """
 
@@ -104,39 +101,66 @@ class ScoreCalibration:
     params: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in ("identity", "zscore", "logistic"):
-            raise ConfigError(f"calibration kind {self.kind!r} must be identity, zscore or logistic")
-        if self.kind == "zscore" and not (self.std > 0 and math.isfinite(self.std)):
-            raise ConfigError(f"zscore calibration needs std > 0, got {self.std}")
+        if self.kind not in ("identity", "zscore", "minmax", "logistic"):
+            raise ConfigError(f"calibration kind {self.kind!r} must be identity, zscore, minmax or logistic")
+        if self.kind in ("zscore", "minmax") and not (self.std > 0 and math.isfinite(self.std)):
+            raise ConfigError(f"{self.kind} calibration needs a scale > 0, got {self.std}")
         if self.kind == "logistic" and len(self.params) != 4:
             raise ConfigError(f"logistic calibration needs 4 parameters, got {self.params!r}")
 
     @classmethod
-    def from_mos(cls, mos: Sequence[float] | np.ndarray) -> ScoreCalibration:
-        """z-score calibration from the train part's MOS (never include val or test)."""
-        values = np.asarray(mos, dtype=np.float64)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            raise ConfigError("cannot calibrate scores: no finite MOS values in the training items")
-        std = float(values.std())
-        return cls(kind="zscore", mean=float(values.mean()), std=std if std > 0 else 1.0)
+    def from_mos(cls, mos: Sequence[float] | np.ndarray, mode: str = "zscore") -> ScoreCalibration:
+        """Calibration from the train part's MOS (never include val or test); mode zscore | minmax."""
+        from vqa_core.datasets import MosScaler
+
+        return cls.from_scaler(MosScaler.fit([float(v) for v in np.asarray(mos, dtype=np.float64)], mode=mode))
+
+    @classmethod
+    def from_scaler(cls, scaler: Any) -> ScoreCalibration:
+        """The calibration that undoes a `vqa_core.datasets.MosScaler` (train-part statistics)."""
+        if scaler.mode == "none":
+            return cls()
+        if scaler.mode == "minmax":
+            return cls(kind="minmax", mean=float(scaler.min), std=float(scaler.max - scaler.min))
+        return cls(kind="zscore", mean=float(scaler.mean), std=float(scaler.std))
 
     @classmethod
     def fit_logistic(cls, raw: Sequence[float] | np.ndarray, mos: Sequence[float] | np.ndarray) -> ScoreCalibration:
         """Fit the 4-parameter logistic raw -> MOS (scipy least squares, VQEG initialisation)."""
-        from scipy.optimize import curve_fit
+        from scipy.optimize import OptimizeWarning, curve_fit
+
+        from vqa_core.metrics import logistic4
 
         x = np.asarray(raw, dtype=np.float64)
         y = np.asarray(mos, dtype=np.float64)
         if x.shape != y.shape or x.size < 4:
             raise ConfigError(f"logistic calibration needs >= 4 paired values, got {x.size} and {y.size}")
-        p0 = [float(y.max()), float(y.min()), float(np.mean(x)), float(np.std(x)) or 1.0]
-        params, _ = curve_fit(_logistic4, x, y, p0=p0, maxfev=20000)
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise ConfigError("logistic calibration needs finite outputs and MOS values")
+        # A few starts (centre at the quartiles and the median): a single start can stall.
+        slope = float(np.std(x)) / 2 or 1.0
+        best: tuple[float, np.ndarray] | None = None
+        for q in (50, 25, 75):
+            p0 = [float(y.max()), float(y.min()), float(np.percentile(x, q)), slope]
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", OptimizeWarning)
+                    params, _ = curve_fit(logistic4, x, y, p0=p0, maxfev=20000)
+            except (RuntimeError, ValueError):
+                continue
+            if not np.all(np.isfinite(params)) or params[3] == 0:
+                continue
+            sse = float(np.sum((logistic4(x, *params) - y) ** 2))
+            if best is None or sse < best[0]:
+                best = (sse, params)
+        if best is None:
+            raise VqaError(f"the logistic calibration did not converge on {x.size} items")
+        params = best[1]
         return cls(kind="logistic", params=tuple(float(p) for p in params))
 
     def normalize(self, mos: np.ndarray | torch.Tensor | float) -> Any:
         """MOS -> training target (the inverse of `to_mos` for zscore/identity)."""
-        if self.kind == "zscore":
+        if self.kind in ("zscore", "minmax"):
             return (mos - self.mean) / self.std
         if self.kind == "identity":
             return mos
@@ -145,10 +169,12 @@ class ScoreCalibration:
     def to_mos(self, raw: np.ndarray | Sequence[float] | float) -> np.ndarray:
         """Raw model output -> score on the training data's MOS scale."""
         x = np.asarray(raw, dtype=np.float64)
-        if self.kind == "zscore":
+        if self.kind in ("zscore", "minmax"):
             return x * self.std + self.mean
         if self.kind == "logistic":
-            return _logistic4(x, *self.params)
+            from vqa_core.metrics import logistic4
+
+            return logistic4(x, *self.params)
         return x
 
     def to_dict(self) -> dict[str, Any]:
