@@ -1,0 +1,148 @@
+"""Regression check of a fresh bench run against a committed baseline.
+
+A baseline (`benchmarks/baselines/*.json`) is the `metrics.json` of a real, measured run,
+written by `bench --write-baseline`, plus the tolerance it is checked with. Never hand-write
+one: the numbers must come from a run that can be reproduced with the command stored in it.
+
+The rule: for every method and every (train set -> test set) pair of the baseline, the fresh
+run's **median** of each checked metric must be within the tolerance of the baseline's median
+(default |dSRCC| <= 0.02 and |dPLCC| <= 0.02). A method or pair missing from the fresh run
+fails; extra ones in the fresh run are reported but do not fail. The run settings that decide
+the numbers (dataset, protocol, config, number of splits) must be identical, or the
+comparison is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vqa_core.errors import ConfigError
+
+DEFAULT_TOLERANCE: dict[str, float] = {"srcc": 0.02, "plcc": 0.02}
+SETTINGS_THAT_MATTER = ("dataset", "protocol", "config", "splits")
+
+
+@dataclass
+class Comparison:
+    """One checked number: baseline vs fresh, and whether it is inside the tolerance."""
+
+    method: str
+    pair: str
+    metric: str
+    baseline: float | None
+    fresh: float | None
+    tolerance: float
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.fresh is None:
+            return None
+        return self.fresh - self.baseline
+
+    @property
+    def ok(self) -> bool:
+        d = self.delta
+        return d is not None and abs(d) <= self.tolerance + 1e-12
+
+
+@dataclass
+class RegressionReport:
+    baseline_path: str
+    comparisons: list[Comparison] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Comparison]:
+        return [c for c in self.comparisons if not c.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and bool(self.comparisons)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"Regression check against `{self.baseline_path}`: "
+            + (
+                "PASS"
+                if self.ok
+                else f"FAIL ({len(self.failures)} of {len(self.comparisons)} outside tolerance)"
+            ),
+            "",
+            "| method | train -> test | metric | baseline | fresh | delta | tolerance | status |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for c in self.comparisons:
+            lines.append(
+                f"| {c.method} | {c.pair} | {c.metric} median | {_fmt(c.baseline)} | {_fmt(c.fresh)} | "
+                f"{_fmt(c.delta, signed=True)} | {c.tolerance:.3f} | {'ok' if c.ok else 'FAIL'} |"
+            )
+        lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "missing"
+    return f"{x:+.4f}" if signed else f"{x:.4f}"
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"baseline {path} does not exist; write one with `bench ... --write-baseline {path}`"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"baseline {path} is not valid JSON ({err})") from err
+    if not isinstance(data, dict) or "methods" not in data or "run" not in data:
+        raise ConfigError(f"baseline {path} has no 'run'/'methods' sections; was it written by bench?")
+    return data
+
+
+def make_baseline(metrics: Mapping[str, Any], tolerance: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """A baseline from a run's metrics.json: the numbers as measured, plus the tolerance."""
+    base = json.loads(json.dumps(metrics))  # deep copy, JSON types only
+    base["tolerance"] = dict(tolerance or DEFAULT_TOLERANCE)
+    base["rule"] = "abs(fresh median - baseline median) <= tolerance, per method, train->test pair and metric"
+    return base
+
+
+def compare(
+    fresh: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    baseline_path: str = "baseline",
+    tolerance: Mapping[str, float] | None = None,
+) -> RegressionReport:
+    """Compare a fresh metrics.json with a baseline (see the module docstring for the rule)."""
+    tol = dict(tolerance or baseline.get("tolerance") or DEFAULT_TOLERANCE)
+    report = RegressionReport(baseline_path=str(baseline_path))
+    b_run, f_run = baseline.get("run", {}), fresh.get("run", {})
+    differing = [k for k in SETTINGS_THAT_MATTER if b_run.get(k) != f_run.get(k)]
+    if differing:
+        detail = ", ".join(f"{k}: baseline {b_run.get(k)!r} vs fresh {f_run.get(k)!r}" for k in differing)
+        raise ConfigError(
+            f"cannot compare with baseline {baseline_path}: the run settings differ ({detail}); "
+            "rerun bench with the baseline's settings (its 'run.command' shows them)"
+        )
+    f_methods = fresh.get("methods", {})
+    for method, b_entry in baseline.get("methods", {}).items():
+        f_entry = f_methods.get(method)
+        if f_entry is None:
+            report.notes.append(f"method {method!r} is in the baseline but was not run")
+        for pair, b_res in b_entry.get("results", {}).items():
+            f_res = (f_entry or {}).get("results", {}).get(pair, {})
+            for metric, t in tol.items():
+                b_val = b_res.get("aggregate", {}).get(metric, {}).get("median")
+                f_val = f_res.get("aggregate", {}).get(metric, {}).get("median")
+                report.comparisons.append(Comparison(method, pair, metric, b_val, f_val, float(t)))
+    for method in sorted(set(f_methods) - set(baseline.get("methods", {}))):
+        report.notes.append(f"method {method!r} was run but is not in the baseline (not checked)")
+    if not report.comparisons:
+        report.notes.append("the baseline holds no results to compare")
+    return report

@@ -1,0 +1,144 @@
+"""Turn stored task results into metrics.json, the markdown table and the rich summary.
+
+The metrics JSON is the single source of every number the bench shows (the markdown table,
+the terminal table, the baselines and the README table are all rendered from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from vqa_bench.store import TaskResult
+
+METRICS = ("srcc", "krcc", "plcc", "plcc_raw", "rmse")
+METRIC_TITLES = {"srcc": "SRCC", "krcc": "KRCC", "plcc": "PLCC", "plcc_raw": "PLCC raw", "rmse": "RMSE"}
+
+Aggregate = Callable[[list[dict[str, Any]]], dict[str, dict[str, float]]]
+
+
+def pair_name(train_set: str, test_set: str) -> str:
+    return f"{train_set} -> {test_set}"
+
+
+def method_entry(
+    results: Sequence[TaskResult],
+    aggregate: Aggregate,
+    cost: Mapping[str, Any],
+    config_hash: str,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """The metrics.json entry of one method: per pair, per task metrics and their aggregate."""
+    by_pair: dict[str, dict[str, Any]] = {}
+    for res in sorted(results, key=lambda r: r.task):
+        for test_set, metrics in res.metrics.items():
+            entry = by_pair.setdefault(
+                pair_name(res.train_set, test_set),
+                {"train_set": res.train_set, "test_set": test_set, "per_task": {}},
+            )
+            entry["per_task"][res.task] = {
+                **metrics,
+                "n_test": res.num_test.get(test_set),
+                "seed": res.seed,
+                "fit_seconds": res.fit_seconds,
+                "predict_seconds": res.predict_seconds.get(test_set),
+            }
+    for entry in by_pair.values():
+        per_task = list(entry["per_task"].values())
+        numeric = [{k: float(v) for k, v in m.items() if k in METRICS and v is not None} for m in per_task]
+        entry["n_tasks"] = len(per_task)
+        entry["aggregate"] = aggregate(numeric)
+    return {
+        "config_hash": config_hash,
+        "wall_seconds": round(float(wall_seconds), 3),
+        "fit_seconds_total": round(sum(r.fit_seconds for r in results), 3),
+        "cost": dict(cost),
+        "results": by_pair,
+    }
+
+
+def _stat(entry: Mapping[str, Any], metric: str) -> tuple[float | None, float | None]:
+    agg = entry.get("aggregate", {}).get(metric, {})
+    return agg.get("median"), agg.get("std")
+
+
+def _fmt_stat(median: float | None, std: float | None, n: int) -> str:
+    if median is None:
+        return "-"
+    return f"{median:.3f} ± {std:.3f}" if (std is not None and n > 1) else f"{median:.3f}"
+
+
+def _fmt_count(x: Any, unit: float, suffix: str) -> str:
+    return "n/a" if x is None else f"{x / unit:.2f}{suffix}"
+
+
+def rows(metrics: Mapping[str, Any]) -> list[list[str]]:
+    """Table rows (strings) for every method x pair: metrics as median ± std, then the cost."""
+    out = []
+    for method, m in metrics.get("methods", {}).items():
+        cost = m.get("cost", {})
+        for pair, entry in m.get("results", {}).items():
+            n = int(entry.get("n_tasks", 0))
+            out.append(
+                [method, pair, str(n)]
+                + [_fmt_stat(*_stat(entry, k), n) for k in METRICS]
+                + [
+                    f"{m.get('wall_seconds', 0):.1f}",
+                    _fmt_count(cost.get("params"), 1e6, "M"),
+                    _fmt_count(cost.get("flops"), 1e9, "G"),
+                ]
+            )
+    return out
+
+
+HEADER = [
+    "method",
+    "train -> test",
+    "splits",
+    *[METRIC_TITLES[k] for k in METRICS],
+    "wall s",
+    "params",
+    "FLOPs",
+]
+
+
+def markdown_table(metrics: Mapping[str, Any]) -> str:
+    run = metrics.get("run", {})
+    lines = [
+        f"# bench: {run.get('dataset', '?')} ({run.get('protocol', '?')}, config {run.get('config', '?')})",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows(metrics)]
+    lines += [
+        "",
+        "Median ± std over the splits. PLCC and RMSE after the 4-parameter logistic fit (VQEG); "
+        "PLCC raw is Pearson on the raw predictions. FLOPs: one video, batch 1 "
+        "(torch.utils.flop_counter); wall s: the method's whole run including pretraining.",
+    ]
+    notes = [
+        f"- {method}: {m['cost']['note']}"
+        for method, m in metrics.get("methods", {}).items()
+        if m.get("cost", {}).get("note", "").startswith(("n/a", "FLOPs n/a"))
+    ]
+    if notes:
+        lines += ["", *notes]
+    if run.get("command"):
+        lines += ["", f"Command: `{run['command']}`"]
+    return "\n".join(lines) + "\n"
+
+
+def rich_table(metrics: Mapping[str, Any]):
+    """A rich Table of the same rows as the markdown table, for the terminal."""
+    from rich.table import Table
+
+    run = metrics.get("run", {})
+    table = Table(
+        title=f"bench: {run.get('dataset', '?')} ({run.get('protocol', '?')}, {run.get('config', '?')})"
+    )
+    for i, h in enumerate(HEADER):
+        table.add_column(h, justify="left" if i < 2 else "right", no_wrap=i < 2)
+    for r in rows(metrics):
+        table.add_row(*r)
+    return table

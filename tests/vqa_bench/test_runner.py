@@ -1,0 +1,196 @@
+"""The bench runner end to end with a real toy method: results, files, resume, pretrain cache."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from vqa_bench.runner import BenchRunner, BenchSettings
+from vqa_bench.store import RESULT_FILE
+
+
+def settings(tmp_path: Path, **kw) -> BenchSettings:
+    base = dict(
+        methods=["toy-ridge"],
+        datasets=["toy"],
+        config="small",
+        splits=3,
+        out=tmp_path / "runs",
+        device="cpu",
+        progress=False,
+    )
+    base.update(kw)
+    return BenchSettings(**base)
+
+
+def run(s: BenchSettings, manifest) -> dict:
+    return BenchRunner(s, manifests={"toy": manifest}).run()
+
+
+def test_intra_run_writes_every_artifact_and_consistent_metrics(tmp_path, toy_manifest, toy_method):
+    metrics = run(settings(tmp_path), toy_manifest)
+    root = tmp_path / "runs" / "toy-intra-small"
+    for rel in (
+        "run.json",
+        "metrics.json",
+        "results.md",
+        "toy-ridge/config.yaml",
+        "toy-ridge/cost.json",
+        "toy-ridge/scatter.png",
+        "toy-ridge/metrics.json",
+    ):
+        assert (root / rel).is_file(), rel
+    assert toy_method.fit_calls == 3
+    entry = metrics["methods"]["toy-ridge"]
+    res = entry["results"]["toy -> toy"]
+    assert res["n_tasks"] == 3 and sorted(res["per_task"]) == ["split_00", "split_01", "split_02"]
+
+    # Recompute each split's SRCC/PLCC-raw from the stored predictions with scipy directly.
+    srccs = []
+    for k in range(3):
+        with open(root / "toy-ridge" / f"split_{k:02d}" / "predictions.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        pred = np.array([float(r["pred"]) for r in rows])
+        mos = np.array([float(r["mos"]) for r in rows])
+        stored = res["per_task"][f"split_{k:02d}"]
+        assert stored["srcc"] == pytest.approx(stats.spearmanr(pred, mos)[0], abs=1e-12)
+        assert stored["plcc_raw"] == pytest.approx(stats.pearsonr(pred, mos)[0], abs=1e-12)
+        assert stored["n_test"] == len(rows)
+        srccs.append(stored["srcc"])
+        # test items are never in train or val of the same split (scene grouping holds)
+        result = json.loads((root / "toy-ridge" / f"split_{k:02d}" / RESULT_FILE).read_text())
+        assert result["num_train"] + result["num_val"] + len(rows) == len(toy_manifest)
+    assert res["aggregate"]["srcc"]["median"] == pytest.approx(float(np.median(srccs)))
+    assert res["aggregate"]["srcc"]["std"] == pytest.approx(float(np.std(srccs, ddof=1)))
+    # a ridge on sharpness statistics really learns compression strength
+    assert res["aggregate"]["srcc"]["median"] > 0.5
+
+    # params and FLOPs of the exposed model: Linear(4 -> 1) = 5 params, 2*4 = 8 FLOPs
+    assert entry["cost"]["params"] == 5 and entry["cost"]["flops"] == 8
+    run_info = json.loads((root / "run.json").read_text())
+    assert run_info["run"]["task_seeds"] == {"split_00": 123, "split_01": 124, "split_02": 125}
+    assert "torch" in run_info["versions"] and "vqa-core" in run_info["versions"]
+    table = (root / "results.md").read_text()
+    assert "| toy-ridge | toy -> toy | 3 |" in table
+
+
+def test_identical_reruns_give_identical_numbers(tmp_path, toy_manifest, toy_method):
+    a = run(settings(tmp_path, run_name="a"), toy_manifest)
+    b = run(settings(tmp_path, run_name="b"), toy_manifest)
+    assert _strip_times(a) == _strip_times(b)
+
+
+def _strip_times(metrics: dict) -> dict:
+    out = {}
+    for pair, res in metrics["methods"]["toy-ridge"]["results"].items():
+        out[pair] = {
+            t: {k: v for k, v in m.items() if not k.endswith("_seconds")} for t, m in res["per_task"].items()
+        }
+    return out
+
+
+def test_interrupted_run_resumes_and_keeps_finished_splits(tmp_path, toy_manifest, toy_method):
+    toy_method.interrupt_at_fit = 2  # dies while training split_01
+    with pytest.raises(KeyboardInterrupt):
+        run(settings(tmp_path), toy_manifest)
+    mdir = tmp_path / "runs" / "toy-intra-small" / "toy-ridge"
+    assert (mdir / "split_00" / RESULT_FILE).is_file()
+    assert not (mdir / "split_01" / RESULT_FILE).exists()
+    first = (mdir / "split_00" / RESULT_FILE).stat().st_mtime_ns
+    kept = (mdir / "split_00" / RESULT_FILE).read_text()
+
+    toy_method.interrupt_at_fit = None
+    toy_method.fit_calls = 0
+    metrics = run(settings(tmp_path), toy_manifest)
+    assert toy_method.fit_calls == 2  # split_01 and split_02 only
+    assert (mdir / "split_00" / RESULT_FILE).stat().st_mtime_ns == first
+    assert (mdir / "split_00" / RESULT_FILE).read_text() == kept
+    assert metrics["methods"]["toy-ridge"]["results"]["toy -> toy"]["n_tasks"] == 3
+
+    # an uninterrupted run elsewhere gives the same numbers as the resumed one
+    fresh = run(settings(tmp_path, run_name="fresh"), toy_manifest)
+    assert _strip_times(fresh) == _strip_times(metrics)
+
+
+def test_changed_config_redoes_finished_splits(tmp_path, toy_manifest, toy_method):
+    run(settings(tmp_path, splits=2), toy_manifest)
+    assert toy_method.fit_calls == 2
+    cfg = tmp_path / "other.yaml"
+    cfg.write_text("frames: 5\n")
+    run(settings(tmp_path, splits=2, config=str(cfg), run_name="toy-intra-small"), toy_manifest)
+    assert toy_method.fit_calls == 4  # the fingerprint (config hash) changed: nothing reused
+
+
+def test_pretraining_stage_is_built_once_and_reused_across_runs(tmp_path, toy_manifest, toy_method):
+    run(settings(tmp_path, splits=2, run_name="one"), toy_manifest)
+    run(settings(tmp_path, splits=2, run_name="two"), toy_manifest)
+    assert toy_method.stage_builds == 1
+    stages = list((tmp_path / "runs" / "_pretrain").iterdir())
+    assert len(stages) == 1 and stages[0].name.startswith("stats-")
+    metrics = json.loads((tmp_path / "runs" / "two" / "metrics.json").read_text())
+    assert metrics["methods"]["toy-ridge"]["pretrain"]["stats"]["reused"] is True
+
+
+def test_cross_dataset_matrix(tmp_path, toy_manifest, toy_method):
+    from vqa_core.datasets import Manifest
+
+    half = len(toy_manifest.items) // 2
+    a = Manifest("toy-a", toy_manifest.items[:half], group_by="scene")
+    b = Manifest("toy-b", toy_manifest.items[half:], group_by="scene")
+    s = settings(tmp_path, datasets=["toy-a", "toy-b"])
+    metrics = BenchRunner(s, manifests={"toy-a": a, "toy-b": b}).run()
+    assert metrics["run"]["protocol"] == "cross"
+    results = metrics["methods"]["toy-ridge"]["results"]
+    assert sorted(results) == ["toy-a -> toy-b", "toy-b -> toy-a"]
+    assert results["toy-a -> toy-b"]["per_task"]["train_toy-a"]["n_test"] == len(b.items)
+
+
+def test_lsvq_protocol_official_parts_and_zero_shot(tmp_path, toy_manifest, toy_method):
+    from dataclasses import replace
+
+    from vqa_core.datasets import Manifest
+
+    parts = {
+        0: "train",
+        1: "train",
+        2: "train",
+        3: "train",
+        4: "test",
+        5: "test",
+        6: "test_1080p",
+        7: "test_1080p",
+    }
+    items = [replace(i, split=parts[int(i.extra["scene"][1:])]) for i in toy_manifest.items]
+    lsvq = Manifest("lsvq", items, official_split=True, group_by="scene")
+    zero = Manifest("konvid-1k", toy_manifest.items[:9])
+    s = settings(tmp_path, datasets=["lsvq"])
+    metrics = BenchRunner(s, manifests={"lsvq": lsvq}, zero_shot={"konvid-1k": zero}).run()
+    assert metrics["run"]["protocol"] == "lsvq"
+    results = metrics["methods"]["toy-ridge"]["results"]
+    assert sorted(results) == ["lsvq -> konvid-1k", "lsvq -> lsvq_test", "lsvq -> lsvq_test_1080p"]
+    assert results["lsvq -> lsvq_test"]["per_task"]["official"]["n_test"] == 6
+    assert toy_method.fit_calls == 1
+
+
+def test_failing_method_is_reported_and_others_still_run(tmp_path, toy_manifest, toy_method):
+    from vqa_core.method import METHODS
+
+    class Broken(toy_method):
+        name = "broken-toy"
+
+        def fit(self, *a, **k):
+            raise RuntimeError("boom in fit")
+
+    METHODS.register("broken-toy", Broken)
+    try:
+        metrics = run(settings(tmp_path, methods=["broken-toy", "toy-ridge"], splits=2), toy_manifest)
+    finally:
+        METHODS.unregister("broken-toy")
+    assert "boom in fit" in metrics["failed"]["broken-toy"]
+    assert "toy-ridge" in metrics["methods"]
+    assert (tmp_path / "runs" / "toy-intra-small" / "broken-toy" / "error.txt").is_file()
