@@ -51,7 +51,7 @@ class VideoDataset(Dataset):
     Each sample is a dict: `video` (the transformed clip; the raw uint8 (T, H, W, 3) tensor
     without a transform), `mos` (dataset scale, float32), `target` (MOS normalised by
     `scaler`, or the MOS when there is none), `video_id`, `index` and `frame_indices`.
-    `size` is passed to `read_clip` so frames are resized while decoding.
+    `size` (H, W) or `short_side` go to `read_clip`, so frames are resized while decoding.
     """
 
     def __init__(
@@ -59,7 +59,8 @@ class VideoDataset(Dataset):
         items: Manifest | Sequence[ManifestItem],
         sampler: FrameSampler,
         transform: ClipTransform | None = None,
-        size: int | tuple[int, int] | None = None,
+        size: tuple[int, int] | None = None,
+        short_side: int | None = None,
         seed: int = 0,
         scaler: MosScaler | None = None,
     ) -> None:
@@ -69,6 +70,7 @@ class VideoDataset(Dataset):
         self.sampler = sampler
         self.transform = transform
         self.size = size
+        self.short_side = short_side
         self.seed = int(seed)
         self.scaler = scaler
         self.epoch = 0
@@ -102,7 +104,7 @@ class VideoDataset(Dataset):
             if num_frames <= 0:
                 raise VideoDecodeError(f"{item.path}: no decodable frames")
             indices = [int(i) for i in self.sampler(num_frames, rng)]
-            clip = read_clip(item.path, indices, size=self.size)
+            clip = read_clip(item.path, indices, size=self.size, short_side=self.short_side)
         except (VideoDecodeError, OSError) as err:
             reason = f"{type(err).__name__}: {err}"
             log.warning("skipping video %s (%s): %s", item.path, item.video_id, reason)
