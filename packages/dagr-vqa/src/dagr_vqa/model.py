@@ -241,6 +241,20 @@ class SaliencyVQA(nn.Module):
         super().__init__()
         self.spatial = SpatialFeatures(model_cfg, saliency_cfg)
         self.head = QualityHead(self.spatial.out_dim, model_cfg)
+        self.trunk_frozen = False
+
+    def freeze_trunk(self) -> SaliencyVQA:
+        """Frozen-backbone mode: no gradients into the trunk, and its BatchNorm statistics stay fixed."""
+        self.trunk_frozen = True
+        self.spatial.requires_grad_(False)
+        self.spatial.eval()
+        return self
+
+    def train(self, mode: bool = True) -> SaliencyVQA:
+        super().train(mode)
+        if self.trunk_frozen:
+            self.spatial.eval()
+        return self
 
     def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.spatial(frames, maps))

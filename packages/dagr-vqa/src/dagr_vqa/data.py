@@ -1,0 +1,119 @@
+"""The clips STR/DAGR train on: RGB frames and saliency maps at the same frame indices.
+
+The seeds took the first 8 maps while the frames were linspace-sampled (seed_audit §2.4, §6 item 9);
+here both come from one list of indices, fixed per video by `clip_indices`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from dagr_vqa.cache import FeatureCache, MapCache
+from vqa_core.datasets import ManifestItem
+from vqa_core.errors import VideoDecodeError
+from vqa_core.sampling import uniform_indices
+from vqa_core.transforms import ClipAugment, ClipAugmentConfig
+from vqa_core.video import probe, read_clip
+
+
+def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
+    """The `num_frames` uniform (linspace) frame indices of a video, as in the papers."""
+    known = item.extra.get("num_frames") if item.extra else None
+    total = int(known) if isinstance(known, int | float) and known > 0 else int(probe(item.path).num_frames)
+    if total <= 0:
+        raise VideoDecodeError(f"{item.path}: the video reports no frames")
+    return [int(i) for i in uniform_indices(total, num_frames)]
+
+
+def augmentation() -> ClipAugment:
+    """The seeds' recipe made clip-consistent: horizontal flip and mild colour jitter, no crop or
+    rescale (resampling would change the very sharpness the model is asked to judge)."""
+    return ClipAugment(
+        ClipAugmentConfig(
+            size=None,
+            crop=False,
+            hflip_p=0.5,
+            jitter_p=1.0,
+            brightness=0.2,
+            contrast=0.2,
+            saturation=0.2,
+            hue=0.0,
+        )
+    )
+
+
+class ClipDataset(Dataset):
+    """`frames` float (T, 3, H, W) in [0, 1], `maps` float (T, H, W) when a map cache is given,
+    `target` and `index`; with `augment`, frames and maps are augmented jointly per clip.
+
+    `indices[i]` are item i's frame indices; `targets[i]` its training target (z-scored MOS).
+    Augmentation draws from (seed, epoch, index) only, so it does not depend on worker
+    scheduling and a resumed run sees the same clips. A video that fails to decode raises
+    `VideoDecodeError` naming the file: the method drops unreadable videos (with a warning)
+    before training, so a failure here is a real error.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[ManifestItem],
+        indices: Sequence[Sequence[int]],
+        size: tuple[int, int],
+        targets: Sequence[float] | None = None,
+        maps: MapCache | None = None,
+        augment: ClipAugment | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.items = list(items)
+        self.indices = [list(map(int, ix)) for ix in indices]
+        self.size = (int(size[0]), int(size[1]))
+        self.targets = list(targets) if targets is not None else [float("nan")] * len(self.items)
+        self.maps = maps
+        self.augment = augment
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item, idx = self.items[i], self.indices[i]
+        clip = read_clip(item.path, idx, size=self.size)
+        frames = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float().div_(255.0)
+        maps = torch.from_numpy(self.maps.read(item, idx, self.size)) if self.maps is not None else None
+        if self.augment is not None:
+            seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
+            frames, maps = self.augment(frames, maps, seed=seed)
+        out: dict[str, Any] = {
+            "frames": frames.contiguous(),
+            "target": torch.tensor(self.targets[i], dtype=torch.float32),
+            "index": i,
+        }
+        if maps is not None:
+            out["maps"] = maps.contiguous()
+        return out
+
+
+class FeatureDataset(Dataset):
+    """Cached per-frame trunk features (T, C) and the target: the frozen-backbone fast path."""
+
+    def __init__(self, paths: Sequence[Any], targets: Sequence[float]) -> None:
+        self.paths = list(paths)
+        self.targets = list(targets)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {
+            "features": FeatureCache.read(self.paths[i]),
+            "target": torch.tensor(self.targets[i], dtype=torch.float32),
+            "index": i,
+        }

@@ -1,0 +1,468 @@
+"""STR-VQA and DAGR-VQA as vqa-core Methods: fit / predict / save / load.
+
+Pipeline of `fit` (each stage reusable across runs and splits through content-keyed caches):
+1. frame indices: `num_frames` uniform indices per video (decoding failures dropped, with a warning);
+2. saliency maps: the saliency-core model (a given checkpoint, or the `saliency` pretraining stage
+   trained and cached by its config hash) is run on the sampled frames; maps are stored per
+   (video, indices, size, checkpoint) so the RGB frames and maps always share indices;
+3. with `fit.freeze_backbone` and `fit.cache_features`, per-frame trunk features are computed once
+   and cached, keyed by video, indices, saliency settings and the trunk's weights identity;
+4. vqa-core's Trainer trains the network (or only its head on cached features) with L1 plus a
+   differentiable PLCC / rank term, AdamW and one cosine schedule, selecting on validation only.
+Steps 2 and 3 run through `predict_dataset`, so under torchrun each rank fills its shard of the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from dagr_vqa.cache import FeatureCache, MapCache, default_cache_dir, digest, file_identity
+from dagr_vqa.config import DagrConfig, StrConfig
+from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation, clip_indices
+from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
+from vqa_core.config import config_hash, config_to_dict
+from vqa_core.datasets import ManifestItem
+from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError, VqaError
+from vqa_core.losses import plcc_loss, rank_loss
+from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
+from vqa_core.metrics import quality_metrics
+from vqa_core.train import Trainer, TrainTask, barrier, init_distributed, predict_dataset
+
+log = logging.getLogger(__name__)
+
+SALIENCY_STAGE = "saliency"
+
+
+# --------------------------------------------------------------------------- loss and augmentation
+
+
+def quality_loss(pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_weight: float) -> tuple:
+    """L1 + rank_weight * differentiable correlation term; returns (loss, logs)."""
+    l1 = F.l1_loss(pred, target)
+    logs = {"l1": float(l1.detach())}
+    if rank_term == "none" or rank_weight == 0 or pred.numel() < 2:
+        return l1, logs
+    term = plcc_loss(pred, target) if rank_term == "plcc" else rank_loss(pred, target)
+    logs[rank_term] = float(term.detach())
+    return l1 + rank_weight * term, logs
+
+
+# --------------------------------------------------------------------------- the training task
+
+
+class _QualityTask(TrainTask):
+    """Model, loss and batch function handed to vqa-core's Trainer."""
+
+    def __init__(self, method: _SaliencyVQAMethod, on_features: bool) -> None:
+        self.method = method
+        self.on_features = on_features
+
+    def build_model(self) -> nn.Module:
+        return self.method._new_head() if self.on_features else self.method._new_model()
+
+    def param_groups(self, model: nn.Module):
+        return [p for p in model.parameters() if p.requires_grad]
+
+    def _forward(self, model: nn.Module, batch: Mapping[str, Any]) -> torch.Tensor:
+        if self.on_features:
+            return model(batch["features"])
+        return model(batch["frames"], batch.get("maps"))
+
+    def training_step(self, model: nn.Module, batch: Any):
+        cfg = self.method.config.loss
+        pred = self._forward(model, batch)
+        return quality_loss(pred, batch["target"], cfg.rank_term, cfg.rank_weight)
+
+    def validation_step(self, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+        return {"pred": self._forward(model, batch), "target": batch["target"]}
+
+    def validation_metrics(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+        try:
+            m = quality_metrics(outputs["pred"], outputs["target"])
+        except ValueError:  # constant predictions early on: no correlation defined
+            return {"srcc": float("nan"), "plcc": float("nan")}
+        return {k: float(v) for k, v in m.items() if isinstance(v, int | float)}
+
+
+# --------------------------------------------------------------------------- the method
+
+
+class _SaliencyVQAMethod(Method):
+    """Shared implementation of StrMethod and DagrMethod (they differ only in config)."""
+
+    config_class: ClassVar[type] = DagrConfig
+
+    def __init__(
+        self, config: Any = None, device: str | torch.device = "auto", cache_dir: str | Path | None = None
+    ):
+        super().__init__(config, device)
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.model: SaliencyVQA | None = None
+        self.saliency_model: nn.Module | None = None
+        self.saliency_checkpoint: Path | None = (
+            Path(self.config.saliency.checkpoint) if self.config.saliency.checkpoint else None
+        )
+        self._saliency_id: str | None = None
+
+    # -- building blocks ------------------------------------------------------------------
+    def _new_model(self, pretrained: bool | None = None) -> SaliencyVQA:
+        cfg = self.config
+        model_cfg = cfg.model if pretrained is None else _replace(cfg.model, pretrained=pretrained)
+        model = build_from_config(model_cfg, cfg.saliency)
+        return model.freeze_trunk() if cfg.fit.freeze_backbone else model
+
+    def _new_head(self) -> QualityHead:
+        return QualityHead(backbone_width(self.config.model.backbone), self.config.model)
+
+    @property
+    def _size(self) -> tuple[int, int]:
+        return (self.config.data.height, self.config.data.width)
+
+    # -- saliency stage -------------------------------------------------------------------
+    def saliency_stage_config(self) -> Any:
+        """The saliency-core training config of the `saliency` pretraining stage."""
+        from saliency_core.config import load_config as load_saliency_config
+
+        return load_saliency_config(self.config.saliency.stage_preset)
+
+    def pretrain_stages(self) -> list[PretrainStage]:
+        """The saliency UNet3D, unless saliency is off or a checkpoint is given."""
+        sal = self.config.saliency
+        if not sal.enabled or self.saliency_checkpoint is not None:
+            return []
+        stage_cfg = self.saliency_stage_config()
+        dataset = sal.stage_dataset
+
+        def build(folder: Path) -> None:
+            from saliency_core import train_saliency
+
+            train_saliency(stage_cfg, dataset=dataset, out_dir=folder)
+
+        return [
+            PretrainStage(SALIENCY_STAGE, {"config": config_to_dict(stage_cfg), "dataset": dataset}, build)
+        ]
+
+    def use_pretrained(self, name: str, folder: Path) -> None:
+        if name != SALIENCY_STAGE:
+            super().use_pretrained(name, folder)
+        self.saliency_checkpoint = _stage_checkpoint(Path(folder))
+        self.saliency_model = None
+
+    def _ensure_saliency_model(self, work_dir: Path | None) -> None:
+        if not self.config.saliency.enabled or self.saliency_model is not None:
+            return
+        if self.saliency_checkpoint is None:
+            stages = self.pretrain_stages()
+            if work_dir is None or not stages:
+                raise VqaError(
+                    f"{self.name}: saliency is on but no saliency model is available; set saliency.checkpoint, "
+                    "run fit first, or turn saliency off (saliency.enabled=false)"
+                )
+            stage = stages[0]
+            folder = Path(work_dir) / f"pretrain-{stage.key}"
+            if not (folder / "complete").is_file():
+                log.info("%s: training the saliency stage %s in %s", self.name, stage.key, folder)
+                folder.mkdir(parents=True, exist_ok=True)
+                stage.build(folder)
+                (folder / "complete").write_text("")
+            self.saliency_checkpoint = _stage_checkpoint(folder)
+        from saliency_core import load_saliency_model
+
+        self.saliency_model = (
+            load_saliency_model(self.saliency_checkpoint, device="cpu").to(self.device).eval()
+        )
+        self._saliency_id = file_identity(self.saliency_checkpoint)
+
+    def _map_cache(self) -> MapCache | None:
+        if not self.config.saliency.enabled:
+            return None
+        assert self._saliency_id is not None
+        return MapCache(self.cache_dir, self._saliency_id)
+
+    # -- data preparation -----------------------------------------------------------------
+    def _indices(
+        self, items: Sequence[ManifestItem], strict: bool
+    ) -> tuple[list[ManifestItem], list[list[int]]]:
+        kept, indices, failed = [], [], []
+        for item in items:
+            try:
+                indices.append(clip_indices(item, self.config.data.num_frames))
+                kept.append(item)
+            except (VideoDecodeError, OSError) as err:
+                if strict:
+                    raise VideoDecodeError(f"cannot score {item.path}: {err}") from err
+                failed.append(f"{item.path}: {err}")
+        if failed:
+            log.warning(
+                "%d video(s) could not be opened and are left out:\n  %s", len(failed), "\n  ".join(failed)
+            )
+        return kept, indices
+
+    def _fill_map_cache(
+        self, items: Sequence[ManifestItem], indices: Sequence[list[int]], progress: bool
+    ) -> None:
+        """Saliency maps for every clip not yet cached (each torchrun rank does its share)."""
+        cache = self._map_cache()
+        if cache is None:
+            return
+        todo = [i for i, (it, ix) in enumerate(zip(items, indices)) if not cache.has(it, ix, self._size)]
+        if not todo:
+            return
+        ds = ClipDataset([items[i] for i in todo], [indices[i] for i in todo], self._size)
+        size = self._size
+
+        def step(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+            from saliency_core import predict_maps
+
+            for j, clip in zip(batch["index"].tolist(), batch["frames"]):
+                maps = predict_maps(model, clip.permute(0, 2, 3, 1))  # (T, H, W, 3) in [0, 1]
+                cache.write(ds.items[j], ds.indices[j], size, maps)
+            return {"done": torch.ones(len(batch["frames"]))}
+
+        predict_dataset(
+            self.saliency_model,
+            ds,
+            step,
+            batch_size=1,
+            device=self.device,
+            progress=progress,
+            description=f"{self.name}: saliency maps",
+        )
+        barrier()
+
+    def _feature_settings(self) -> dict[str, Any]:
+        sal = self.config.saliency
+        return {
+            "size": list(self._size),
+            "saliency": {
+                "enabled": sal.enabled,
+                "alpha": sal.alpha,
+                "floor": sal.floor,
+                "remap": sal.remap,
+                "model": self._saliency_id if sal.enabled else None,
+            },
+        }
+
+    def _fill_feature_cache(
+        self, model: SaliencyVQA, items: Sequence[ManifestItem], indices: Sequence[list[int]], progress: bool
+    ) -> list[Path]:
+        cache = FeatureCache(self.cache_dir, digest({"trunk": backbone_identity(self.config.model)}))
+        settings = self._feature_settings()
+        paths = [cache.path(it, ix, settings) for it, ix in zip(items, indices)]
+        todo = [i for i, p in enumerate(paths) if not p.is_file()]
+        if todo:
+            ds = ClipDataset(
+                [items[i] for i in todo], [indices[i] for i in todo], self._size, maps=self._map_cache()
+            )
+            todo_paths = [paths[i] for i in todo]
+
+            def step(m: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+                maps = batch.get("maps")
+                feats = m(batch["frames"], maps)
+                for j, f in zip(batch["index"].tolist(), feats):
+                    cache.write(todo_paths[j], f)
+                return {"done": torch.ones(len(feats))}
+
+            predict_dataset(
+                model.spatial,
+                ds,
+                step,
+                batch_size=self.config.trainer.val_batch_size or 4,
+                num_workers=self.config.trainer.num_workers,
+                device=self.device,
+                progress=progress,
+                description=f"{self.name}: trunk features",
+            )
+            barrier()
+        return paths
+
+    # -- the protocol -----------------------------------------------------------------------
+    def fit(
+        self,
+        train: Sequence[ManifestItem],
+        val: Sequence[ManifestItem],
+        work_dir: str | Path,
+        *,
+        resume: bool = True,
+        progress: bool = True,
+    ) -> dict[str, Any]:
+        cfg = self.config
+        work_dir = Path(work_dir)
+        init_distributed(self.device)
+        train_items, train_idx = self._indices(train, strict=False)
+        val_items, val_idx = self._indices(val, strict=False)
+        if len(train_items) < 2:
+            raise DatasetError(
+                f"{self.name}: need at least 2 decodable training videos, got {len(train_items)}"
+            )
+        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items])
+        train_t = [float(self.calibration.normalize(it.mos)) for it in train_items]
+        val_t = [float(self.calibration.normalize(it.mos)) for it in val_items]
+
+        self._ensure_saliency_model(work_dir)
+        self._fill_map_cache(train_items + val_items, train_idx + val_idx, progress)
+        maps = self._map_cache()
+
+        trainer_cfg = _replace(
+            cfg.trainer, device=str(self.device), progress=cfg.trainer.progress and progress
+        )
+        on_features = cfg.fit.freeze_backbone and cfg.fit.cache_features
+        if on_features:
+            torch.manual_seed(cfg.trainer.seed)
+            full = self._new_model().to(self.device)
+            paths = self._fill_feature_cache(full, train_items + val_items, train_idx + val_idx, progress)
+            train_ds = FeatureDataset(paths[: len(train_items)], train_t)
+            val_ds = FeatureDataset(paths[len(train_items) :], val_t) if val_items else None
+        else:
+            full = None
+            augment = augmentation() if cfg.fit.augment else None
+            train_ds = ClipDataset(
+                train_items, train_idx, self._size, train_t, maps, augment, cfg.trainer.seed
+            )
+            val_ds = ClipDataset(val_items, val_idx, self._size, val_t, maps) if val_items else None
+
+        trainer = Trainer(_QualityTask(self, on_features), trainer_cfg, work_dir / "train", resume=resume)
+        result = trainer.fit(train_ds, val_ds)
+        if on_features:
+            assert full is not None
+            full.head.load_state_dict(trainer.model.state_dict())
+            self.model = full
+        else:
+            self.model = trainer.model
+        self.model.eval()
+        return {
+            "best_epoch": result.best_epoch,
+            "best_metric": result.best_metric,
+            "val_metrics": result.metrics,
+            "history": result.history,
+            "saliency_checkpoint": str(self.saliency_checkpoint) if self.saliency_checkpoint else None,
+            "config_hash": config_hash(cfg),
+        }
+
+    @torch.no_grad()
+    def predict(
+        self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False
+    ) -> np.ndarray:
+        """MOS-scale scores, one per item; an undecodable video raises VideoDecodeError naming it."""
+        if self.model is None:
+            raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
+        items = as_manifest_items(items)
+        if not items:
+            return np.zeros((0,), dtype=np.float64)
+        items, indices = self._indices(items, strict=True)
+        self._ensure_saliency_model(None)
+        self._fill_map_cache(items, indices, progress)
+        self.model.to(self.device).eval()
+        ds = ClipDataset(items, indices, self._size, maps=self._map_cache())
+
+        def step(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+            return {"pred": model(batch["frames"], batch.get("maps"))}
+
+        out = predict_dataset(
+            self.model,
+            ds,
+            step,
+            batch_size=self.config.trainer.val_batch_size or 4,
+            num_workers=self.config.trainer.num_workers,
+            device=self.device,
+            progress=progress,
+            description=f"{self.name}: scoring",
+        )
+        return self.calibration.to_mos(out["pred"].astype(np.float64))
+
+    def score_clip(self, frames: np.ndarray) -> float:
+        """Score one decoded clip, uint8 (T, H, W, 3) already at the config's size (for notebooks)."""
+        if self.model is None:
+            raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
+        self._ensure_saliency_model(None)
+        with torch.no_grad():
+            clip = torch.from_numpy(np.ascontiguousarray(frames))
+            x = clip.permute(0, 3, 1, 2).float().div(255.0)[None].to(self.device)
+            maps = None
+            if self.saliency_model is not None:
+                from saliency_core import predict_maps
+
+                maps = predict_maps(self.saliency_model, frames)[None].to(self.device)
+            raw = self.model.to(self.device).eval()(x, maps)
+        return float(self.calibration.to_mos(raw.cpu().numpy())[0])
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.model is None:
+            raise VqaError(f"{self.name}: nothing to save; call fit() first")
+        state: dict[str, Any] = {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()}}
+        if self.config.saliency.enabled:
+            self._ensure_saliency_model(None)
+            state["saliency"] = {
+                "model": {k: v.detach().cpu() for k, v in self.saliency_model.state_dict().items()},
+                "config": config_to_dict(self.saliency_model.config),
+            }
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        model = self._new_model(pretrained=False)  # the weights come from the checkpoint
+        model.load_state_dict(state["model"])
+        self.model = model.to(self.device).eval()
+        if self.config.saliency.enabled:
+            if "saliency" not in state:
+                raise VqaError(f"{self.name}: checkpoint has saliency on but holds no saliency model")
+            from saliency_core.config import ModelConfig as SalModelConfig
+            from saliency_core.model import SaliencyUNet3D
+
+            sal_cfg = dict(state["saliency"]["config"])
+            sal_cfg["channels"] = tuple(sal_cfg["channels"])
+            sal = SaliencyUNet3D(SalModelConfig(**sal_cfg))
+            sal.load_state_dict(state["saliency"]["model"])
+            self.saliency_model = sal.to(self.device).eval()
+            self._saliency_id = digest({"weights": _tensor_digest(sal)})
+
+
+class DagrMethod(_SaliencyVQAMethod):
+    """DAGR-VQA (Mithila & Farias): saliency-weighted ResNet-50, 1024-d 1-head temporal transformer."""
+
+    name: ClassVar[str] = "dagr"
+    config_class: ClassVar[type] = DagrConfig
+
+
+class StrMethod(_SaliencyVQAMethod):
+    """STR-VQA (Mithila & Farias): saliency-weighted ResNet-50, 2048-d 4-head temporal transformer."""
+
+    name: ClassVar[str] = "str"
+    config_class: ClassVar[type] = StrConfig
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _stage_checkpoint(folder: Path) -> Path:
+    """The model file a saliency-core training run left in `folder`."""
+    for name in ("best.pt", "model.pt", "saliency.pt", "last.pt"):
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.glob("*.pt"))
+    if not found:
+        raise ConfigError(f"saliency stage folder {folder} holds no .pt checkpoint")
+    return found[0]
+
+
+def _tensor_digest(model: nn.Module) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes()[:4096])
+    return h.hexdigest()[:24]
