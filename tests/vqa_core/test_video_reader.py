@@ -163,21 +163,29 @@ def test_first_pts_not_zero(tmp_path):
     assert band_ids(read_clip(path, [0, 11, 6, 30]), n) == [0, 11, 6, 11]
 
 
-def test_variable_frame_rate_returns_the_frame_nearest_in_time(tmp_path):
-    n = 16
+@pytest.mark.parametrize("bframes", ["0", "3"])
+def test_variable_frame_rate_returns_the_frame_nearest_in_time(tmp_path, bframes):
+    n = 48
     rng = np.random.default_rng(3)
-    times = np.cumsum(rng.choice([0.02, 0.04, 0.1], size=n)) - 0.02
-    path = make_video(tmp_path / "vfr.mkv", num_frames=n, timestamps=times.tolist(), options={"crf": "10", "bf": "0"})
+    steps = rng.choice([0.02, 0.04, 0.1], size=n)
+    steps[30:33] = 0.5  # a long pause: targets inside it have no frame of their own
+    times = np.cumsum(steps) - steps[0]
+    path = make_video(
+        tmp_path / "vfr.mkv", num_frames=n, timestamps=times.tolist(), gop=12, options={"crf": "10", "bf": bframes}
+    )
     fps = Fraction(probe(path).fps).limit_denominator(100000)
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         shown = [float((f.pts - s.start_time) * s.time_base) for f in c.decode(s)]
     assert len(shown) == n
-    idx = list(range(0, int(shown[-1] * fps) + 3))
+    last = int(shown[-1] * fps)
     # Independent expectation: for target i, the decoded frame whose time is closest to i / fps
     # (ties go to the earlier frame).
-    want = [int(np.argmin([abs(t - i / float(fps)) + 1e-9 * k for k, t in enumerate(shown)])) for i in idx]
-    assert band_ids(read_clip(path, idx), n) == want
+    def nearest(i):
+        return int(np.argmin([abs(t - i / float(fps)) + 1e-9 * k for k, t in enumerate(shown)]))
+
+    for idx in (list(range(last + 3)), sorted({0, 3, last // 2, last // 2 + 1, last - 1, last + 5}), [last, 2, last // 3]):
+        assert band_ids(read_clip(path, idx), n) == [nearest(i) for i in idx], idx
 
 
 def test_reader_is_stateless_across_threads(videos):

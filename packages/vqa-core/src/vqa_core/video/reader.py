@@ -153,6 +153,7 @@ class _ClipDecoder:
     _rotation: float = 0.0
     _geometry_known: bool = False
     _skip_before: int = -1  # packets with a smaller index may skip non-reference pictures
+    _skip_limit: int | None = None  # never skip this close to the (estimated) end of the stream
     _skipped: list[int] = field(default_factory=list)  # indices of packets decoded in skip mode
     _counter: int = -1  # sequential index for frames without any timestamp
     _errors: int = 0
@@ -172,6 +173,21 @@ class _ClipDecoder:
         self.stream.codec_context.thread_type = "AUTO"
         self.timing = stream_timing(self.path, self.stream)
         self.plan = self._make_plan()
+        self._skip_limit = self._estimated_frames() - _SKIP_GUARD if self._estimated_frames() else None
+
+    def _estimated_frames(self) -> int | None:
+        """Header frame count or duration x fps: only used to keep skipping away from the end."""
+        if self.stream.frames and self.stream.frames > 0:
+            return int(self.stream.frames)
+        if self.stream.duration and self.stream.time_base:
+            return int(self.stream.duration * self.stream.time_base * self.timing.fps)
+        if self.container.duration and self.container.duration > 0:
+            return int(self.container.duration / av.time_base * float(self.timing.fps))
+        return None
+
+    def _set_skip_before(self, target: int) -> None:
+        limit = target - _SKIP_GUARD
+        self._skip_before = limit if self._skip_limit is None else min(limit, self._skip_limit)
 
     def _make_plan(self) -> _SeekPlan:
         fallback = max(32, round(2 * float(self.timing.fps)))
@@ -196,10 +212,8 @@ class _ClipDecoder:
         # Index timestamps may be decode timestamps (mp4 with B-frames starts below 0): count from the first.
         first = entries[0].timestamp
         scale = self.timing.time_base * self.timing.fps
-        keys = sorted(
-            {round((e.timestamp - first) * scale) for e in entries if e.is_keyframe and not e.is_discard}
-        )
-        return keys
+        stamps = [e.timestamp for e in entries if e.is_keyframe and not e.is_discard]
+        return sorted({round((ts - first) * scale) for ts in stamps})
 
     def _reopen_unseekable(self) -> Iterator[tuple[Fraction, av.VideoFrame]]:
         """A seek failed: start again from the top of a fresh container and never seek again."""
@@ -231,7 +245,7 @@ class _ClipDecoder:
                 it = self._seek(targets[i])
                 prev = None
                 self.plan.forget_position()
-            self._skip_before = targets[i] - _SKIP_GUARD
+            self._set_skip_before(targets[i])
             exhausted = True
             for x, frame in it:
                 decoded_any = True
@@ -249,7 +263,7 @@ class _ClipDecoder:
                 if i >= n:
                     exhausted = False
                     break
-                self._skip_before = targets[i] - _SKIP_GUARD
+                self._set_skip_before(targets[i])
                 if self.plan.should_seek(pos, targets[i]):
                     exhausted = False
                     break
