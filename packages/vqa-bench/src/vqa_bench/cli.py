@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset",
         "-d",
         default="demo",
-        help="dataset name(s), comma-separated (default: demo, the embedded data built on first use)",
+        help="dataset name(s), comma-separated, or a manifest CSV (video_id,path,mos[,split]) of your own "
+        "data (default: demo, the embedded data built on first use)",
+    )
+    p.add_argument(
+        "--group-by",
+        metavar="COLUMN",
+        help="for a manifest CSV given as --dataset: keep items with equal COLUMN in one split part",
     )
     p.add_argument(
         "--data-root",
@@ -231,6 +237,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         out=args.out,
         run_name=args.run_name,
         cache_dir=args.cache,
+        group_by=args.group_by,
         progress=not args.no_progress,
         command=command_line(argv),
     )

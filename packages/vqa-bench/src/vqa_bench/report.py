@@ -68,8 +68,14 @@ def _fmt_stat(median: float | None, std: float | None, n: int) -> str:
     return f"{median:.3f} ± {std:.3f}" if (std is not None and n > 1) else f"{median:.3f}"
 
 
-def _fmt_count(x: Any, unit: float, suffix: str) -> str:
-    return "n/a" if x is None else f"{x / unit:.2f}{suffix}"
+def _fmt_count(x: Any) -> str:
+    """12 -> "12", 41_390_000 -> "41.39M", 3.2e10 -> "32.00G"."""
+    if x is None:
+        return "n/a"
+    for unit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= unit:
+            return f"{x / unit:.2f}{suffix}"
+    return str(int(x))
 
 
 def rows(metrics: Mapping[str, Any]) -> list[list[str]]:
@@ -84,8 +90,8 @@ def rows(metrics: Mapping[str, Any]) -> list[list[str]]:
                 + [_fmt_stat(*_stat(entry, k), n) for k in METRICS]
                 + [
                     f"{m.get('wall_seconds', 0):.1f}",
-                    _fmt_count(cost.get("params"), 1e6, "M"),
-                    _fmt_count(cost.get("flops"), 1e9, "G"),
+                    _fmt_count(cost.get("params")),
+                    _fmt_count(cost.get("flops")),
                 ]
             )
     return out

@@ -72,6 +72,7 @@ class BenchSettings:
     out: Path = Path("runs")
     run_name: str | None = None
     cache_dir: Path | None = None
+    group_by: str | None = None
     progress: bool = True
     command: str = ""
 
@@ -86,7 +87,8 @@ class BenchSettings:
 
     def default_run_name(self) -> str:
         cfg = Path(self.config).stem if self.config.endswith((".yaml", ".yml")) else self.config
-        return f"{'+'.join(self.datasets)}-{self.resolved_protocol()}-{cfg}"
+        names = [Path(d).stem if d.lower().endswith(".csv") else d for d in self.datasets]
+        return f"{'+'.join(names)}-{self.resolved_protocol()}-{cfg}"
 
     @property
     def run_dir(self) -> Path:
@@ -100,9 +102,20 @@ class BenchSettings:
 # --------------------------------------------------------------------------- datasets
 
 
-def load_manifest(name: str, data_root: Path | None) -> Any:
-    """A dataset's manifest; the embedded `demo` datasets are built on first use."""
-    from vqa_core.datasets import build_manifest
+def load_manifest(name: str, data_root: Path | None, group_by: str | None = None) -> Any:
+    """A dataset's manifest; the embedded `demo` datasets are built on first use.
+
+    `name` may also be a manifest CSV of one's own dataset (`video_id,path,mos[,split,...]`,
+    paths relative to the CSV): its file stem names the dataset, `group_by` names a column
+    whose equal values must stay in one split part (e.g. the source scene of distorted copies).
+    """
+    from vqa_core.datasets import Manifest, build_manifest
+
+    if name.lower().endswith(".csv"):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise DatasetError(f"manifest CSV {path} does not exist")
+        return Manifest.from_csv(path, name=path.stem, group_by=group_by)
 
     if name.startswith("demo"):
         from vqa_core.demo import ensure_demo
@@ -210,7 +223,10 @@ class BenchRunner:
     def manifests(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if self._manifests is None:
             s = self.settings
-            self._manifests = {d: load_manifest(d, s.data_roots.get(d)) for d in s.datasets}
+            self._manifests = {}
+            for d in s.datasets:
+                m = load_manifest(d, s.data_roots.get(d), s.group_by)
+                self._manifests[m.name] = m
             self._zero_shot = {n: load_manifest(n, r) for n, r in s.zero_shot.items()}
         return self._manifests, self._zero_shot or {}
 
@@ -257,7 +273,7 @@ class BenchRunner:
         s = self.settings
         return {
             "run": {
-                "dataset": "+".join(s.datasets),
+                "dataset": "+".join(self._manifests or s.datasets),
                 "protocol": s.resolved_protocol(),
                 "config": Path(s.config).name if s.config.endswith((".yaml", ".yml")) else s.config,
                 "splits": len(tasks) if s.resolved_protocol() == "intra" else None,

@@ -1,0 +1,144 @@
+"""`bench` through its main(argv): help, errors, a CSV dataset, baselines and the regression check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vqa_bench.cli import main
+from vqa_bench.regression import compare, make_baseline
+from vqa_bench.table import baselines_table
+from vqa_core.errors import ConfigError
+
+
+@pytest.fixture
+def toy_csv(tmp_path, toy_manifest):
+    path = tmp_path / "data" / "toy.csv"
+    toy_manifest.to_csv(path)
+    return path
+
+
+def bench(tmp_path, toy_csv, *extra: str) -> int:
+    return main(
+        [
+            "--method",
+            "toy-ridge",
+            "--dataset",
+            str(toy_csv),
+            "--group-by",
+            "scene",
+            "--config",
+            "tiny",
+            "--splits",
+            "2",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "runs"),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def test_help_explains_protocols_and_output(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for words in ("--check-regression", "intra", "lsvq", "cross", "resumes", "--splits", "--device"):
+        assert words in out
+
+
+def test_unknown_method_is_a_clear_error(tmp_path, toy_csv, toy_method, capsys):
+    code = main(["--method", "toy-ridg", "--dataset", str(toy_csv), "--out", str(tmp_path), "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "unknown method 'toy-ridg'" in err and "toy-ridge" in err
+
+
+def test_missing_data_root_names_the_dataset(tmp_path, toy_method, capsys):
+    assert (
+        main(["--method", "toy-ridge", "--dataset", "konvid-1k", "--out", str(tmp_path), "--no-progress"])
+        == 1
+    )
+    assert "konvid-1k" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130_and_rerun_resumes(tmp_path, toy_csv, toy_method, capsys):
+    toy_method.interrupt_at_fit = 2
+    assert bench(tmp_path, toy_csv) == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    toy_method.interrupt_at_fit = None
+    toy_method.fit_calls = 0
+    assert bench(tmp_path, toy_csv) == 0
+    assert toy_method.fit_calls == 1
+    assert "finished earlier, kept" in capsys.readouterr().err
+
+
+def test_baseline_written_then_checked_pass_and_fail(tmp_path, toy_csv, toy_method, capsys):
+    baseline = tmp_path / "baselines" / "toy-tiny.json"
+    assert bench(tmp_path, toy_csv, "--write-baseline", str(baseline)) == 0
+    data = json.loads(baseline.read_text())
+    assert data["tolerance"] == {"srcc": 0.02, "plcc": 0.02}
+    assert data["run"]["dataset"] == "toy" and data["run"]["splits"] == 2
+
+    # same settings, fresh run folder: the check passes
+    assert bench(tmp_path, toy_csv, "--run-name", "again", "--check-regression", str(baseline)) == 0
+    assert "PASS" in capsys.readouterr().out
+
+    # a baseline 0.05 better in SRCC than what the code does now: the check fails with a diff
+    worse = json.loads(baseline.read_text())
+    agg = worse["methods"]["toy-ridge"]["results"]["toy -> toy"]["aggregate"]["srcc"]
+    agg["median"] += 0.05
+    shifted = tmp_path / "shifted.json"
+    shifted.write_text(json.dumps(worse))
+    assert bench(tmp_path, toy_csv, "--run-name", "third", "--check-regression", str(shifted)) == 1
+    out = capsys.readouterr()
+    assert "FAIL" in out.out and "-0.0500" in out.out and "REGRESSION" in out.err
+
+    table = baselines_table(baseline.parent)
+    assert "| toy-ridge |" in table and "toy -> toy (tiny, intra)" in table
+
+
+def test_compare_refuses_different_settings_and_flags_missing_methods():
+    fresh = {"run": {"dataset": "demo", "protocol": "intra", "config": "tiny", "splits": 2}, "methods": {}}
+    base = make_baseline(
+        {
+            "run": {"dataset": "demo", "protocol": "intra", "config": "tiny", "splits": 2},
+            "methods": {
+                "m": {
+                    "results": {
+                        "demo -> demo": {"aggregate": {"srcc": {"median": 0.8}, "plcc": {"median": 0.7}}}
+                    }
+                }
+            },
+        }
+    )
+    report = compare(fresh, base)
+    assert not report.ok and len(report.failures) == 2 and "was not run" in report.notes[0]
+    assert "missing" in report.to_markdown()
+    with pytest.raises(ConfigError, match="splits"):
+        compare({**fresh, "run": {**fresh["run"], "splits": 3}}, base)
+
+
+def test_compare_tolerance_boundary():
+    def metrics(s):
+        return {
+            "run": {"dataset": "d", "protocol": "intra", "config": "tiny", "splits": 2},
+            "methods": {
+                "m": {"results": {"p": {"aggregate": {"srcc": {"median": s}, "plcc": {"median": 0.5}}}}}
+            },
+        }
+
+    base = make_baseline(metrics(0.80))
+    assert compare(metrics(0.82), base).ok  # exactly at the tolerance: accepted
+    assert compare(metrics(0.78), base).ok
+    assert not compare(metrics(0.7799), base).ok
+    assert compare(metrics(0.70), base, tolerance={"srcc": 0.2}).ok
+
+
+def test_table_without_baselines_is_an_error(tmp_path, capsys):
+    assert main(["--table", str(tmp_path)]) == 1
+    assert "no baseline" in capsys.readouterr().err
