@@ -193,3 +193,20 @@ def test_diem_stavis_test_list(tmp_path):
     first = m.by_id()["BBC_life_in_cold_blood_1278x710"]
     assert first.extra["num_frames"] == 3399
     assert Path(first.extra["maps"]).parts[-3:] == ("DIEM", "BBC_life_in_cold_blood_1278x710", "maps")
+
+
+@pytest.mark.parametrize("label", ["CVD2014/CVD2014_Realignment_MOS.csv", "CVD2014/Realignment_MOS.csv"])
+def test_cvd2014_semicolon_decimal_comma_and_video_folders(tmp_path, label):
+    root = _root(tmp_path, label)
+    m = build_manifest("cvd2014", root, check_videos=False)
+    assert len(m) == 234  # the 168 empty `;;;;;;;` rows are not items
+    assert min(_mos(m)) == pytest.approx(-6.50) and max(_mos(m)) == pytest.approx(93.38)
+    assert m.by_id()["Test01_City_D01"].mos == pytest.approx(67.29)  # "67,29", not 6729 or 0.6729
+    # FAST-VQA's list holds the real folder layout: every label resolves to exactly its file
+    with (LABELS / "CVD2014/labels.txt").open() as fh:
+        expected = {Path(line.split(",")[0]).stem: line.split(",")[0] for line in fh if line.strip()}
+    for rel in expected.values():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    found = build_manifest("cvd2014", root)
+    assert {i.video_id: i.path.relative_to(root.resolve()).as_posix() for i in found} == expected

@@ -552,6 +552,8 @@ def _report_missing(
     more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
     what = "clips (frames or maps)" if desc.kind == "saliency" else "videos"
     message = f"dataset {desc.name!r} under {root}: {len(missing)} of {total} labelled {what} are missing: {shown}{more}."
+    if len(missing) == total:
+        message += f" None was found: is {root} the dataset's folder?"
     if on_missing == "error":
         raise DatasetError(
             message + " Check --data-root and the video folder layout in the descriptor "
