@@ -13,6 +13,7 @@ from vqa_core import VqaError
 from vqa_core.metrics import (
     MetricInputError,
     aggregate,
+    fit_logistic4,
     logistic4,
     quality_metrics,
     saliency_metrics,
@@ -52,6 +53,17 @@ def test_logistic_fit_on_a_0_100_prediction_scale():
     assert m["fit"] == "logistic4"
     assert m["plcc"] == pytest.approx(1.0, abs=1e-6)
     assert m["rmse"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_fit_logistic4_recovers_parameters_from_z_scored_predictions():
+    # mean(pred) ~ 1e-16: finite-difference steps scaled by b3 would never move the centre
+    x = np.linspace(-2, 2, 25)
+    x = (x - x.mean()) / x.std()
+    mos = logistic4(x, 4.5, 1.5, 0.4, 0.3)
+    params = fit_logistic4(x, mos)
+    assert params is not None
+    assert np.allclose(logistic4(x, *params), mos, atol=1e-6)
+    assert params[2] == pytest.approx(0.4, abs=1e-4)
 
 
 def test_logistic4_form_and_abs_beta4():

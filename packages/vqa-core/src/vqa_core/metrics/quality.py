@@ -26,7 +26,7 @@ from scipy import optimize, special, stats
 
 from vqa_core.errors import VqaError
 
-__all__ = ["MetricInputError", "aggregate", "logistic4", "quality_metrics"]
+__all__ = ["MetricInputError", "aggregate", "fit_logistic4", "logistic4", "quality_metrics"]
 
 
 class MetricInputError(VqaError, ValueError):
@@ -86,17 +86,20 @@ def _logistic4_jacobian(x: np.ndarray, b1: float, b2: float, b3: float, b4: floa
     )
 
 
-def _fit_mapping(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
-    """Predictions mapped to MOS units by the logistic, or by a line when the logistic fails.
+def fit_logistic4(pred, mos) -> np.ndarray | None:
+    """Least-squares parameters (b1, b2, b3, b4) of `logistic4` mapping `pred` to `mos`, or None.
 
-    The logistic starts from VIDEVAL's init `[max(y), min(y), mean(p), 0.5]`; since a slope
-    of 0.5 only suits predictions on a unit-ish scale, a second start with `b4 = std(p)/4`
-    (pyiqa's init) is tried too and the better of the two kept.
+    Starts from VIDEVAL's init `[max(mos), min(mos), mean(pred), 0.5]`; since a slope of 0.5
+    only suits predictions on a unit-ish scale, a second start with `b4 = std(pred)/4`
+    (pyiqa's init) is tried too and the lower squared error kept. None means no start
+    converged to finite parameters. This is the fit `quality_metrics` uses; calibration and
+    plots can share it.
     """
-    slope, intercept = np.polyfit(p, y, 1)
-    linear = slope * p + intercept
-    best, best_sse = None, float(np.sum((linear - y) ** 2)) * (1 + 1e-9) + 1e-12
+    p, y = _as_vector("pred", pred), _as_vector("mos", mos)
+    best, best_sse = None, np.inf
     for b4 in (0.5, float(np.std(p)) / 4):
+        if b4 <= 0:
+            continue
         p0 = [float(np.max(y)), float(np.min(y)), float(np.mean(p)), b4]
         try:
             with warnings.catch_warnings():
@@ -109,10 +112,22 @@ def _fit_mapping(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
         fitted = logistic4(p, *params)
         sse = float(np.sum((fitted - y) ** 2))
         if np.all(np.isfinite(fitted)) and sse < best_sse:
-            best, best_sse = fitted, sse
-    if best is None:
+            best, best_sse = params, sse
+    return best
+
+
+def _fit_mapping(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
+    """Predictions mapped to MOS units by the logistic, or by a line when the logistic fails."""
+    slope, intercept = np.polyfit(p, y, 1)
+    linear = slope * p + intercept
+    params = fit_logistic4(p, y)
+    if params is None:
         return linear, "linear"
-    return best, "logistic4"
+    fitted = logistic4(p, *params)
+    # A logistic that fits worse than a straight line stopped in a poor local minimum.
+    if float(np.sum((fitted - y) ** 2)) > float(np.sum((linear - y) ** 2)) * (1 + 1e-9) + 1e-12:
+        return linear, "linear"
+    return fitted, "logistic4"
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
