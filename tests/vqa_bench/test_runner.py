@@ -194,3 +194,23 @@ def test_failing_method_is_reported_and_others_still_run(tmp_path, toy_manifest,
     assert "boom in fit" in metrics["failed"]["broken-toy"]
     assert "toy-ridge" in metrics["methods"]
     assert (tmp_path / "runs" / "toy-intra-small" / "broken-toy" / "error.txt").is_file()
+
+
+def test_task_checkpoints_are_scoreable_and_cost_survives_full_resume(tmp_path, toy_manifest, toy_method):
+    from vqa_core.method import Method
+
+    first = run(settings(tmp_path, splits=2), toy_manifest)
+    ckpt = tmp_path / "runs" / "toy-intra-small" / "toy-ridge" / "split_00" / "model.pt"
+    loaded = Method.load(ckpt, device="cpu")
+    preds = [r for r in _predictions(tmp_path / "runs" / "toy-intra-small" / "toy-ridge" / "split_00")]
+    items = toy_manifest.select([r["video_id"] for r in preds])
+    assert np.allclose(loaded.predict(items), [float(r["pred"]) for r in preds])
+    toy_method.fit_calls = 0
+    again = run(settings(tmp_path, splits=2), toy_manifest)  # everything finished: nothing refit
+    assert toy_method.fit_calls == 0
+    assert again["methods"]["toy-ridge"]["cost"] == first["methods"]["toy-ridge"]["cost"]
+
+
+def _predictions(task_dir: Path) -> list[dict]:
+    with open(task_dir / "predictions.csv", newline="") as fh:
+        return list(csv.DictReader(fh))

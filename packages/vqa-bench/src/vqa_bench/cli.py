@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder of cached pretraining artifacts keyed by config hash (default: OUT/_pretrain)",
     )
+    p.add_argument(
+        "--no-checkpoints",
+        action="store_true",
+        help="do not keep each task's trained model (<method>/<task>/model.pt, usable by `vqa score`)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
     p.add_argument(
         "--check-regression",
@@ -238,6 +243,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         run_name=args.run_name,
         cache_dir=args.cache,
         group_by=args.group_by,
+        save_checkpoints=not args.no_checkpoints,
         progress=not args.no_progress,
         command=command_line(argv),
     )

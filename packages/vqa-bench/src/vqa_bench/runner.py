@@ -54,6 +54,7 @@ VERSIONED_DISTRIBUTIONS = (
     "open_clip_torch",
 )
 DONE_MARKER = ".complete"
+CHECKPOINT_FILE = "model.pt"
 
 
 @dataclass
@@ -73,6 +74,7 @@ class BenchSettings:
     run_name: str | None = None
     cache_dir: Path | None = None
     group_by: str | None = None
+    save_checkpoints: bool = True
     progress: bool = True
     command: str = ""
 
@@ -120,19 +122,15 @@ def load_manifest(name: str, data_root: Path | None, group_by: str | None = None
     if name.startswith("demo"):
         from vqa_core.demo import ensure_demo
 
-        root = ensure_demo(data_root) if data_root is None else ensure_demo(Path(data_root))
-        return build_manifest(name, _demo_data_root(Path(root), name))
+        # ensure_demo builds the data on first use (into data_root, or the vqa-zoo cache folder)
+        # and returns the folder the demo descriptor reads (it holds demo/manifest.csv or manifest.csv)
+        return build_manifest(name, ensure_demo(None if data_root is None else Path(data_root)))
     if data_root is None:
         raise DatasetError(
             f"dataset {name!r} needs --data-root DIR (the folder holding its videos and official label "
             "file); only the embedded 'demo' dataset is available without one"
         )
     return build_manifest(name, Path(data_root))
-
-
-def _demo_data_root(root: Path, name: str) -> Path:
-    # ensure_demo returns the demo folder (holding manifest.csv) or its parent cache folder.
-    return root.parent if (root / "manifest.csv").is_file() and root.name == name else root
 
 
 def build_tasks(
@@ -313,8 +311,7 @@ class BenchRunner:
             method, result = self._run_task(name, cls, config, task, fp, pretrain)
             results.append(result)
             last_method = method
-        cost = model_cost(last_method)
-        write_json_atomic(mdir / "cost.json", cost)
+        cost = self._cost(name, last_method if last_method is not probe else None, chash)
         wall = sum(r.fit_seconds + sum(r.predict_seconds.values()) for r in results)
         wall += sum(p["seconds"] for p in pretrain.values())
         from vqa_core.metrics import aggregate
@@ -326,6 +323,38 @@ class BenchRunner:
         self._plot(name, results, entry)
         write_json_atomic(mdir / "metrics.json", entry)
         return entry
+
+    def _cost(self, name: str, fitted: Any, chash: str) -> dict[str, Any]:
+        """Params/FLOPs of a method fitted in this invocation; on a fully resumed run, the
+        stored ones (same config hash), else those of the first task's saved checkpoint."""
+        path = self.store.method_dir(name) / "cost.json"
+        if fitted is None:
+            stored = _read_json(path)
+            if stored.get("config_hash") == chash:
+                return {k: v for k, v in stored.items() if k != "config_hash"}
+            fitted = self._load_any_checkpoint(name)
+        cost = (
+            model_cost(fitted)
+            if fitted is not None
+            else {
+                "params": None,
+                "trainable_params": None,
+                "flops": None,
+                "note": "n/a: no fitted model in this run (all tasks resumed) and no saved checkpoint",
+            }
+        )
+        write_json_atomic(path, {**cost, "config_hash": chash})
+        return cost
+
+    def _load_any_checkpoint(self, name: str) -> Any:
+        from vqa_core.method import Method
+
+        for task in self.store.tasks_of(name):
+            ckpt = self.store.task_dir(name, task) / CHECKPOINT_FILE
+            if ckpt.is_file():
+                with contextlib.suppress(VqaError):
+                    return Method.load(ckpt, device=self.settings.device)
+        return None
 
     def _progress(self, tasks: Sequence[Task], label: str):
         if not self.settings.progress:
@@ -427,6 +456,8 @@ class BenchRunner:
             predict_seconds=predict_seconds,
             fit_info=_summarise_history(history),
         )
+        if s.save_checkpoints:
+            method.save(self.store.task_dir(name, task.name) / CHECKPOINT_FILE)
         self.store.save_task(result, predictions)
         return method, result
 

@@ -11,6 +11,7 @@ Layout of `OUT/<run>/`::
     <method>/scatter.png      prediction against MOS with the fitted logistic, per test set
     <method>/<task>/work/     the method's own work dir for that task (checkpoints, caches)
     <method>/<task>/predictions.csv   task, test_set, video_id, path, mos, pred
+    <method>/<task>/model.pt          the trained model of the task (`vqa score --checkpoint`)
     <method>/<task>/result.json       per test set metrics and timings; written LAST and atomically
 
 A task is finished exactly when its `result.json` exists and was produced under the same
