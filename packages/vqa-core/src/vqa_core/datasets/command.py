@@ -125,6 +125,8 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"  label part {part.name!r}{flag}{f', official split {part.split!r}' if part.split else ''}:")
         for lf in part.files:
             print(f"    {lf.format}: {' | '.join(lf.candidates)}  (id {lf.id_column}, mos {lf.mos_column})")
+    if desc.expected_counts:
+        print(f"  reference counts: {desc.expected_counts}")
     for key in ("video", "maps", "fixations"):
         rule = getattr(desc, key)
         if rule is not None:
@@ -135,7 +137,7 @@ def run_show(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from vqa_core.datasets.descriptor import build_manifest
+    from vqa_core.datasets.descriptor import build_manifest, count_report, load_descriptor
     from vqa_core.datasets.splits import make_splits, write_splits_csv
 
     console = Console(stderr=True)
@@ -151,6 +153,8 @@ def run_build(args: argparse.Namespace) -> int:
     print(
         f"{manifest.name}: {len(manifest)} items; " + ", ".join(f"{k}: {v}" for k, v in sorted(parts.items()))
     )
+    for line in count_report(load_descriptor(args.name), manifest.items):
+        print(f"  {line}")
     mos = [item.mos for item in manifest if not math.isnan(item.mos)]
     if mos:
         print(f"  MOS observed {min(mos):g} to {max(mos):g} (declared scale {manifest.mos_range})")

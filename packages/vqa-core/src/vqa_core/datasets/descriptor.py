@@ -21,6 +21,7 @@ import math
 import os
 import re
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,7 @@ class DatasetDescriptor:
     video: PathRule = field(default_factory=PathRule)
     maps: PathRule | None = None
     fixations: PathRule | None = None
+    expected_counts: dict[str, int] = field(default_factory=dict)
     notes: str = ""
     source: Path | None = None
 
@@ -480,6 +482,7 @@ def build_manifest(
     if not items:
         raise DatasetError(f"dataset {desc.name!r} under {root}: no items left to use")
     _check_mos_range(desc, items)
+    _check_counts(desc, items)
     return Manifest(
         name=desc.name,
         items=items,
@@ -561,6 +564,23 @@ def _report_missing(
         )
     warnings.warn(message + " They are dropped.", stacklevel=3)
     log.warning("%s They are dropped.", message)
+
+
+def count_report(desc: DatasetDescriptor, items: Sequence[ManifestItem]) -> list[str]:
+    """Lines comparing item counts with the descriptor's `expected_counts` (per split, or
+    `total`), e.g. LSVQ against the paper's 28,056 / 7,182 / 3,573."""
+    counts = Counter(item.split for item in items)
+    lines = []
+    for key, expected in desc.expected_counts.items():
+        actual = len(items) if key == "total" else counts.get(key, 0)
+        mark = "" if actual == expected else f" (differs by {actual - expected:+d})"
+        lines.append(f"{key}: {actual} items, reference {expected}{mark}")
+    return lines
+
+
+def _check_counts(desc: DatasetDescriptor, items: Sequence[ManifestItem]) -> None:
+    for line in count_report(desc, items):
+        log.info("%s: %s", desc.name, line)
 
 
 def _check_mos_range(desc: DatasetDescriptor, items: Sequence[ManifestItem]) -> None:

@@ -46,6 +46,13 @@ class ManifestItem:
     split: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
+    def __post_init__(self) -> None:
+        # accept str paths and int MOS from callers; the record itself always holds Path / float
+        if not isinstance(self.path, Path):
+            object.__setattr__(self, "path", Path(self.path))
+        if not isinstance(self.mos, float):
+            object.__setattr__(self, "mos", float(self.mos))
+
     @property
     def has_mos(self) -> bool:
         return not math.isnan(self.mos)

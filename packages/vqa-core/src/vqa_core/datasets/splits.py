@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ import numpy as np
 
 from vqa_core.datasets.manifest import Manifest, ManifestItem
 from vqa_core.errors import DatasetError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 123
 DEFAULT_NUM_SPLITS = 10
@@ -130,10 +133,21 @@ def _units(ids: Sequence[str], groups: Mapping[str, str] | None) -> tuple[list[s
 
 
 def _carve(
-    ids: Sequence[str], fraction: float, rng: np.random.Generator, groups: Mapping[str, str] | None
+    ids: Sequence[str],
+    fraction: float,
+    rng: np.random.Generator,
+    groups: Mapping[str, str] | None,
+    optional: bool = False,
 ) -> tuple[list[str], list[str]]:
-    """(rest, carved): `fraction` of `ids` (by item count, whole groups) drawn with `rng`."""
+    """(rest, carved): `fraction` of `ids` (by item count, whole groups) drawn with `rng`.
+
+    An `optional` part (validation) is left empty, with a warning, when there is only one
+    unit to split; a required one (test) is an error then.
+    """
     units, members = _units(sorted(ids), groups)
+    if len(units) < 2 and optional:
+        log.warning("only %d item group(s) left: no validation part can be carved", len(units))
+        return sorted(ids), []
     if len(units) < 2:
         raise DatasetError(
             f"cannot split {len(ids)} items in {len(units)} group(s): at least two "
@@ -183,7 +197,9 @@ def random_splits(
         train, test = _carve(ids, test_fraction, rng, groups)
         val: list[str] = []
         if val_fraction > 0:
-            train, val = _carve(train, val_fraction, split_rng(dataset, seed, k, "val"), groups)
+            train, val = _carve(
+                train, val_fraction, split_rng(dataset, seed, k, "val"), groups, optional=True
+            )
         splits.append(
             Split(
                 name=split_column_name(seed, k, test_fraction),
@@ -221,7 +237,7 @@ def official_split(
     if "val" not in parts and val_fraction > 0:
         groups = _groups(manifest, group_by)
         parts["train"], parts["val"] = _carve(
-            parts["train"], val_fraction, split_rng(manifest.name, seed, 0, "val"), groups
+            parts["train"], val_fraction, split_rng(manifest.name, seed, 0, "val"), groups, optional=True
         )
         used_seed, name = seed, f"official_seed{seed}"
     ordered = {p: tuple(sorted(parts[p])) for p in ("train", "val", "test") if p in parts}
