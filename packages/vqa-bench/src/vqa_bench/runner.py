@@ -489,13 +489,14 @@ class BenchRunner:
 
 
 def logistic_curve(pred: np.ndarray, mos: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The 4-parameter logistic pred -> MOS (vqa_core's fit), or None if it does not converge."""
-    from vqa_core.method import ScoreCalibration
+    """The metrics' own 4-parameter logistic pred -> MOS, or None when it does not converge."""
+    from vqa_core.metrics import fit_logistic4, logistic4
 
     try:
-        return ScoreCalibration.fit_logistic(pred, mos).to_mos
-    except Exception:  # no convergence: the plot shows the points only
+        params = fit_logistic4(pred, mos)
+    except (ValueError, TypeError, VqaError):
         return None
+    return None if params is None else (lambda x: logistic4(np.asarray(x, dtype=np.float64), *params))
 
 
 def _summarise_history(history: Any) -> dict[str, Any]:
