@@ -144,6 +144,12 @@ def test_config_hash_is_stable_and_sensitive() -> None:
     assert config_hash(ModelCfg(optim=OptimCfg(lr=2e-3))) != config_hash(cfg)
 
 
+def test_config_hash_of_a_mapping_with_nested_config() -> None:
+    a = config_hash({"config": ModelCfg(), "dataset": "demo"})
+    assert a == config_hash({"dataset": "demo", "config": config_to_dict(ModelCfg())})
+    assert a != config_hash({"config": ModelCfg(depth=5), "dataset": "demo"})
+
+
 def test_config_hash_same_in_a_fresh_process() -> None:
     code = (
         "from dataclasses import dataclass\nfrom vqa_core.config import config_hash\n"

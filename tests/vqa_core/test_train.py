@@ -260,3 +260,28 @@ def test_train_config_validation() -> None:
         TrainConfig(warmup=1.5)
     assert TrainConfig(warmup=0.1).warmup_steps(200) == 20
     assert TrainConfig(warmup=7).warmup_steps(200) == 7
+
+
+class TrainOnlyTask(TrainTask):
+    def build_model(self) -> nn.Module:
+        return nn.Linear(4, 1)
+
+    def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, Mapping[str, float]]:
+        x, y = batch
+        return nn.functional.mse_loss(model(x).squeeze(-1), y), {}
+
+
+def test_validation_set_without_validation_step_fails_before_training(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no validation_step"):
+        Trainer(TrainOnlyTask(), config(epochs=1), tmp_path).fit(regression_data(8), regression_data(4, 1))
+    assert not (tmp_path / "last.pt").exists()
+    result = Trainer(TrainOnlyTask(), config(epochs=1), tmp_path).fit(regression_data(8))
+    assert result.best_checkpoint is None and result.global_step == 1
+
+
+def test_progress_bars_and_epoch_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Trainer(RegressionTask(), config(epochs=2, progress=True), tmp_path).fit(regression_data(16), regression_data(6, 1))
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "epoch 1/2" in text and "epoch 2/2" in text
+    assert "val srcc" in text

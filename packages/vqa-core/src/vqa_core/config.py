@@ -110,8 +110,15 @@ def dump_config(cfg: Any, path: str | Path) -> Path:
 
 
 def config_hash(cfg: Any, length: int = 16) -> str:
-    """Stable hex digest of the config class name and its values (key order does not matter)."""
-    payload = {"class": type(cfg).__qualname__, "config": config_to_dict(cfg)}
+    """Stable hex digest of the config class name and its values (key order does not matter).
+
+    A plain mapping is accepted too (e.g. `{"config": stage_cfg, "dataset": "demo"}` for a
+    pretraining stage); dataclasses nested in it are expanded.
+    """
+    if isinstance(cfg, Mapping):
+        payload = {"class": "dict", "config": _plain(cfg)}
+    else:
+        payload = {"class": type(cfg).__qualname__, "config": config_to_dict(cfg)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 

@@ -18,7 +18,11 @@ class TrainConfig:
     grad_accum). The learning-rate schedule spans the whole run and is stepped once per
     optimizer step: linear warmup, then cosine from `lr` to `lr * min_lr_ratio` (the seeds'
     per-epoch cosine restarted every T_max epochs, a bug). `warmup` is a step count (int) or a
-    fraction of the run (float in [0, 1)).
+    fraction of the run (float in [0, 1)). `max_steps` caps the run (smoke tests): the
+    schedule is then laid over `max_steps`. `checkpoint_every` (optimizer steps, 0 = at epoch
+    ends only) bounds the work lost to an interrupt inside long epochs. The collate function
+    is not a config value (it is code): a `TrainTask` sets its `collate_fn` attribute.
+    `find_unused_parameters` is passed to DDP for models with branches a batch may skip.
     """
 
     epochs: int = 10
@@ -44,6 +48,7 @@ class TrainConfig:
     checkpoint_every: int = 0
     amp: bool = False
     drop_last: bool = False
+    find_unused_parameters: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:

@@ -180,6 +180,11 @@ class Trainer:
         if n_train == 0:
             raise VqaError("the training dataset is empty")
         has_val = val_dataset is not None and len(val_dataset) > 0  # type: ignore[arg-type]
+        if has_val and type(self.task).validation_step is TrainTask.validation_step:
+            raise ConfigError(
+                f"{type(self.task).__name__} has no validation_step, but a validation set was given; "
+                "implement validation_step/validation_metrics or pass val_dataset=None"
+            )
 
         seed_everything(cfg.seed)
         bare = self.task.build_model().to(device)
@@ -221,10 +226,51 @@ class Trainer:
 
         model: nn.Module = bare
         if info.distributed:
-            model = DistributedDataParallel(bare, device_ids=[device.index] if device.type == "cuda" else None)
+            model = DistributedDataParallel(
+                bare,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=cfg.find_unused_parameters,
+            )
         self.model, self.optimizer = bare, optimizer
 
         sizes = self._micro_sizes(per_rank, micro_per_epoch)
+        try:
+            self._run(model, bare, optimizer, scheduler, scaler, sampler, train_dataset, val_dataset, state,
+                      sizes, micro_per_epoch, total_steps, has_val, amp, n_train)
+        except KeyboardInterrupt:
+            if self.last_checkpoint.is_file():
+                self._log(
+                    f"interrupted; {self.last_checkpoint} holds step {self._saved_step}: run again with the same "
+                    "work_dir to resume from there"
+                )
+            else:
+                self._log("interrupted before the first checkpoint; nothing to resume")
+            raise
+        finally:
+            self._console = None
+
+        best_path: Path | None = None
+        if state.best_epoch is not None and self.best_checkpoint.is_file():
+            best_path = self.best_checkpoint
+            bare.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
+        return FitResult(
+            best_metric=state.best_metric,
+            best_epoch=state.best_epoch,
+            best_step=state.best_step,
+            history=list(state.history),
+            best_checkpoint=best_path,
+            last_checkpoint=self.last_checkpoint,
+            global_step=state.global_step,
+            metrics=dict(state.best_metrics),
+        )
+
+    # ------------------------------------------------------------------ pieces
+    def _run(self, model, bare, optimizer, scheduler, scaler, sampler, train_dataset, val_dataset,
+             state: _RunState, sizes: list[int], micro_per_epoch: int, total_steps: int, has_val: bool,
+             amp: bool, n_train: int) -> None:
+        """The epoch loop (state is updated in place; checkpoints are written as it goes)."""
+        cfg, info, device = self.config, self.dist, self.device
+        assert device is not None
         with make_progress(self.progress and info.is_main) as bar:
             self._console = bar.console
             while state.epoch < cfg.epochs and state.global_step < total_steps:
@@ -315,24 +361,7 @@ class Trainer:
                         cb.on_epoch_end(self, record)
                 if stop:
                     break
-        self._console = None
 
-        best_path: Path | None = None
-        if state.best_epoch is not None and self.best_checkpoint.is_file():
-            best_path = self.best_checkpoint
-            bare.load_state_dict(load_checkpoint(best_path, map_location=device)["model"])
-        return FitResult(
-            best_metric=state.best_metric,
-            best_epoch=state.best_epoch,
-            best_step=state.best_step,
-            history=list(state.history),
-            best_checkpoint=best_path,
-            last_checkpoint=self.last_checkpoint,
-            global_step=state.global_step,
-            metrics=dict(state.best_metrics),
-        )
-
-    # ------------------------------------------------------------------ pieces
     def _micro_sizes(self, per_rank: int, micro_per_epoch: int) -> list[int]:
         b = self.config.batch_size
         return [min(b, per_rank - j * b) for j in range(micro_per_epoch)]
@@ -420,6 +449,7 @@ class Trainer:
                 },
                 self.last_checkpoint,
             )
+        self._saved_step = state.global_step
         barrier()
 
     def _restore(self, bare, optimizer, scheduler, scaler, n_train: int) -> _RunState:
@@ -448,7 +478,9 @@ class Trainer:
         scaler.load_state_dict(ckpt["scaler"])
         rng = ckpt["rng"]
         restore_rng_state(rng[self.dist.rank] if self.dist.rank < len(rng) else rng[0])
-        return _RunState.from_dict(ckpt["state"])
+        state = _RunState.from_dict(ckpt["state"])
+        self._saved_step = state.global_step
+        return state
 
     def _rewrite_history(self, history: list[dict[str, Any]]) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -471,6 +503,7 @@ class Trainer:
 
     _console: Any = None
     _last_lr: float | None = None
+    _saved_step: int | None = None
 
     def _log(self, message: str) -> None:
         if not self.dist.is_main:
