@@ -215,7 +215,8 @@ def apply_fragments(
     """Cut the patches described by `offsets` out of `clip` and splice them into the mosaic.
 
     All leading dimensions (channels, a batch of distortion versions, ...) share the offsets.
-    One gather with precomputed indices does the work: no Python loop over cells or frames.
+    A strided window view plus one advanced index does the work: no Python loop over cells
+    or frames, and the index tensors are only (T, grid_h, grid_w).
     """
     video = _to_cthw(clip, layout)
     t, h, w = video.shape[-3:]
@@ -226,21 +227,17 @@ def apply_fragments(
         )
     if offsets.frame_size != (h, w):
         video = _upsample(video, offsets.frame_size)
-    frame_w = offsets.frame_size[1]
     ph, pw = offsets.patch
-    out_h, out_w = offsets.out_size
-    # Source row/column of every mosaic pixel for every block, then per frame.
-    in_row = torch.arange(out_h) % ph
-    in_col = torch.arange(out_w) % pw
-    tops = torch.from_numpy(offsets.tops).repeat_interleave(ph, 1).repeat_interleave(pw, 2) + in_row[:, None]
-    lefts = (
-        torch.from_numpy(offsets.lefts).repeat_interleave(ph, 1).repeat_interleave(pw, 2) + in_col[None, :]
-    )
-    linear = (tops * frame_w + lefts).reshape(tops.shape[0], -1)
+    gh, gw = offsets.grid
+    # Every patch-sized window as a strided view (no copy): (..., T, H-ph+1, W-pw+1, ph, pw);
+    # one advanced index with (T, gh, gw) corner tensors then copies out all patches at once.
+    windows = video.unfold(-2, ph, 1).unfold(-2, pw, 1)
     block = torch.arange(t) // offsets.aligned
-    index = linear[block].to(video.device)
-    frames = torch.arange(t, device=video.device)[:, None]
-    out = video.flatten(-2)[..., frames, index].reshape(*video.shape[:-2], out_h, out_w)
+    tops = torch.from_numpy(offsets.tops)[block].to(video.device)
+    lefts = torch.from_numpy(offsets.lefts)[block].to(video.device)
+    frames = torch.arange(t, device=video.device)[:, None, None]
+    patches = windows[..., frames, tops, lefts, :, :]  # (..., T, gh, gw, ph, pw)
+    out = patches.transpose(-3, -2).reshape(*patches.shape[:-5], t, gh * ph, gw * pw)
     return _from_cthw(out, clip, layout)
 
 
