@@ -285,3 +285,16 @@ def test_progress_bars_and_epoch_lines(tmp_path: Path, capsys: pytest.CaptureFix
     text = out.out + out.err
     assert "epoch 1/2" in text and "epoch 2/2" in text
     assert "val srcc" in text
+
+
+def test_patience_stops_early_and_a_rerun_does_not_continue(tmp_path: Path) -> None:
+    task = ScriptedTask([0.5, 0.7, 0.6, 0.65, 0.9, 0.95])
+    cfg = config(epochs=6, select_metric="score", patience=2)
+    result = Trainer(task, cfg, tmp_path).fit(regression_data(16), regression_data(6, 1))
+    assert [r["epoch"] for r in result.history] == [1, 2, 3, 4]  # epochs 3 and 4 did not beat epoch 2
+    assert result.best_epoch == 2 and result.history[-1]["early_stop"] is True
+    rec = StepRecorder()
+    again = Trainer(ScriptedTask([0.0] * 6), cfg, tmp_path, callbacks=[rec]).fit(
+        regression_data(16), regression_data(6, 1)
+    )
+    assert rec.lrs == [] and again.best_epoch == 2

@@ -22,6 +22,7 @@ class TrainConfig:
     schedule is then laid over `max_steps`. `checkpoint_every` (optimizer steps, 0 = at epoch
     ends only) bounds the work lost to an interrupt inside long epochs. The collate function
     is not a config value (it is code): a `TrainTask` sets its `collate_fn` attribute.
+    `patience` stops the run after that many validations without a new best (None: never).
     `find_unused_parameters` is passed to DDP for models with branches a batch may skip.
     """
 
@@ -44,6 +45,7 @@ class TrainConfig:
     val_batch_size: int | None = None
     select_metric: str = "srcc"
     mode: Literal["max", "min"] = "max"
+    patience: int | None = None
     max_steps: int | None = None
     checkpoint_every: int = 0
     amp: bool = False
@@ -69,6 +71,8 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.checkpoint_every < 0 or self.num_workers < 0:
             raise ConfigError("TrainConfig.checkpoint_every and num_workers must be >= 0")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"TrainConfig.patience must be >= 1 or null, got {self.patience}")
         if self.val_batch_size is not None and self.val_batch_size < 1:
             raise ConfigError(f"TrainConfig.val_batch_size must be >= 1 or null, got {self.val_batch_size}")
 

@@ -118,6 +118,7 @@ class _RunState:
     loss_sum: float = 0.0  # running sums of the epoch in progress (this rank)
     sample_count: int = 0
     log_sums: dict[str, float] = field(default_factory=dict)
+    finished: bool = False  # stopped early on validation patience
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -211,18 +212,24 @@ class Trainer:
         state = _RunState()
         if self.resume and self.last_checkpoint.is_file():
             state = self._restore(bare, optimizer, scheduler, scaler, n_train)
-            self._log(
-                f"resuming from {self.last_checkpoint}: epoch {state.epoch + 1}, step {state.global_step}/{total_steps}"
-            )
+            if state.finished or state.epoch >= cfg.epochs or state.global_step >= total_steps:
+                self._log(f"{self.last_checkpoint}: training already complete ({state.global_step} steps)")
+            else:
+                self._log(
+                    f"resuming from {self.last_checkpoint}: epoch {state.epoch + 1}, "
+                    f"step {state.global_step}/{total_steps}"
+                )
         else:
             seed_everything(derive_seed(cfg.seed, info.rank, 1))
             if info.is_main:
                 self.work_dir.mkdir(parents=True, exist_ok=True)
-                dump_config(cfg, self.work_dir / "train_config.yaml")
-                (self.work_dir / HISTORY).write_text("")
+                # a fresh run must not leave an older run's checkpoints to be resumed or selected
+                self.last_checkpoint.unlink(missing_ok=True)
                 self.best_checkpoint.unlink(missing_ok=True)
+                dump_config(cfg, self.work_dir / "train_config.yaml")
         if info.is_main:
             self._rewrite_history(state.history)
+        barrier()
 
         model: nn.Module = bare
         if info.distributed:
@@ -273,7 +280,7 @@ class Trainer:
         assert device is not None
         with make_progress(self.progress and info.is_main) as bar:
             self._console = bar.console
-            while state.epoch < cfg.epochs and state.global_step < total_steps:
+            while state.epoch < cfg.epochs and state.global_step < total_steps and not state.finished:
                 epoch = state.epoch
                 epoch_start = time.perf_counter()
                 sampler.set_epoch(epoch)
@@ -349,6 +356,9 @@ class Trainer:
                     record["best_epoch"] = state.best_epoch
                     record["best_metric"] = state.best_metric
                 state.history.append(record)
+                if self._patience_exhausted(state):
+                    record["early_stop"] = True
+                    state.finished = stop = True
                 state.epoch, state.step_in_epoch = epoch + 1, 0
                 state.loss_sum, state.sample_count, state.log_sums = 0.0, 0, {}
                 self._save_last(bare, optimizer, scheduler, scaler, state, n_train)
@@ -416,6 +426,15 @@ class Trainer:
                 self.best_checkpoint,
             )
         barrier()
+
+    def _patience_exhausted(self, state: _RunState) -> bool:
+        """True when `patience` validations in a row have not improved on the best one."""
+        patience = self.config.patience
+        if patience is None or state.best_epoch is None:
+            return False
+        key = f"val_{self.config.select_metric}"
+        since = sum(1 for r in state.history if key in r and r["epoch"] > state.best_epoch)
+        return since >= patience
 
     def _end_epoch(self, state: _RunState, epoch: int, optimizer: torch.optim.Optimizer, start: float) -> dict:
         totals = all_gather_objects((state.loss_sum, state.sample_count, dict(state.log_sums)))
