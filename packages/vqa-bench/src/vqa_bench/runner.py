@@ -234,7 +234,17 @@ class BenchRunner:
         from vqa_core.method import get_method
 
         s = self.settings
-        classes = {name: get_method(name) for name in s.methods}  # unknown names fail before any work
+        from vqa_core.method import list_methods
+
+        known = set(list_methods())
+        classes: dict[str, Any] = {}
+        for name in s.methods:
+            if name not in known:
+                get_method(name)  # an unknown name fails before any work, with a did-you-mean
+            try:
+                classes[name] = get_method(name)
+            except VqaError as err:  # registered but broken (e.g. fails to import): report, go on
+                classes[name] = err
         manifests, zero_shot = self.manifests()
         tasks = build_tasks(s, manifests, zero_shot)
         started = time.perf_counter()
@@ -247,9 +257,11 @@ class BenchRunner:
         outcomes = []
         for name, cls in classes.items():
             try:
+                if isinstance(cls, Exception):
+                    raise cls
                 entry = self._run_method(name, cls, tasks)
                 outcomes.append(MethodOutcome(name, entry=entry))
-            except (VqaError, RuntimeError, ValueError, OSError) as err:
+            except Exception as err:  # one broken method must not lose the others' results
                 log.debug("method %s failed", name, exc_info=True)
                 (self.store.method_dir(name)).mkdir(parents=True, exist_ok=True)
                 write_text_atomic(self.store.method_dir(name) / "error.txt", traceback.format_exc())
