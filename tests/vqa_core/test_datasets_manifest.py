@@ -117,8 +117,10 @@ def _demo_root(tmp_path: Path, scenes: int = 3, versions: int = 2) -> Path:
         for v in range(versions):
             vid = f"scene{s}_v{v}"
             _touch(root / "demo" / "clips" / f"{vid}.mp4")
-            rows.append([vid, f"clips/{vid}.mp4", 1.0 + s + 0.25 * v, f"scene{s}", v])
-    _write_csv(root / "demo" / "manifest.csv", ["video_id", "path", "mos", "scene", "version"], rows)
+            rows.append([vid, f"clips/{vid}.mp4", 1.0 + s + 0.25 * v, f"scene{s}", v, "train", 64])
+    # the demo builder also writes its own single split and the frame count
+    header = ["video_id", "path", "mos", "scene", "version", "split", "num_frames"]
+    _write_csv(root / "demo" / "manifest.csv", header, rows)
     return root
 
 
@@ -130,7 +132,8 @@ def test_demo_descriptor_reads_the_demo_manifest(tmp_path):
     first = manifest.by_id()["scene1_v1"]
     assert first.path == (root / "demo" / "clips" / "scene1_v1.mp4").resolve()
     assert first.mos == 2.25
-    assert first.extra == {"scene": "scene1", "version": 1}
+    assert first.extra == {"scene": "scene1", "version": 1, "num_frames": 64}
+    assert first.split == ""  # demo uses the seeded grouped splits, not the builder's single split
 
 
 def test_missing_videos_are_reported_up_front_with_count_and_names(tmp_path):

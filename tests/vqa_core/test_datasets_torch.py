@@ -46,8 +46,10 @@ def items(tmp_path_factory) -> list[ManifestItem]:
     return out
 
 
-def _run(dataset: VideoDataset, workers: int) -> tuple[dict[str, dict], DecodeFailureLog]:
-    loader = DataLoader(dataset, batch_size=2, num_workers=workers, collate_fn=collate_skip_failed)
+def _run(
+    dataset: VideoDataset, workers: int, loader: DataLoader | None = None
+) -> tuple[dict[str, dict], DecodeFailureLog]:
+    loader = loader or DataLoader(dataset, batch_size=2, num_workers=workers, collate_fn=collate_skip_failed)
     failures = DecodeFailureLog()
     samples: dict[str, dict] = {}
     for batch in loader:
@@ -102,6 +104,23 @@ def test_results_do_not_depend_on_workers_and_change_with_the_epoch(items):
     dataset.set_epoch(1)
     next_epoch, _ = _run(dataset, workers=0)
     assert any(next_epoch[v]["frame_indices"] != in_process[v]["frame_indices"] for v in in_process)
+
+
+def test_set_epoch_reaches_persistent_workers(items):
+    dataset = VideoDataset(items, random_sampler, seed=5)
+    loader = DataLoader(
+        dataset, batch_size=3, num_workers=2, persistent_workers=True, collate_fn=collate_skip_failed
+    )
+    epochs = []
+    for epoch in (0, 1):
+        dataset.set_epoch(epoch)
+        epochs.append(_run(dataset, 2, loader)[0])
+    dataset.set_epoch(1)
+    reference = _run(dataset, workers=0)[0]
+    assert {v: s["frame_indices"] for v, s in epochs[1].items()} == {
+        v: s["frame_indices"] for v, s in reference.items()
+    }
+    assert any(epochs[0][v]["frame_indices"] != epochs[1][v]["frame_indices"] for v in reference)
 
     other_seed = VideoDataset(items, random_sampler, seed=12)
     assert [other_seed.item_rng(i).integers(1 << 30) for i in range(3)] != [

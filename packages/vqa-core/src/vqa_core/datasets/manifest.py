@@ -154,7 +154,7 @@ def write_manifest_csv(items: Iterable[ManifestItem], path: str | Path) -> Path:
     path = Path(path)
     items = list(items)
     base = path.resolve().parent
-    extra_keys = sorted({k for item in items for k in item.extra})
+    extra_keys = sorted({k for item in items for k in item.extra} - set(BASE_COLUMNS))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

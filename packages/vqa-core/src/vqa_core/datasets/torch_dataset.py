@@ -73,14 +73,22 @@ class VideoDataset(Dataset):
         self.short_side = short_side
         self.seed = int(seed)
         self.scaler = scaler
-        self.epoch = 0
+        # in shared memory, so `set_epoch` also reaches persistent DataLoader workers
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
 
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
     def set_epoch(self, epoch: int) -> None:
-        """Change the per-item randomness for a new epoch (set it before creating iterators)."""
-        self.epoch = int(epoch)
+        """Change the per-item randomness for a new epoch; call it before iterating the epoch.
+
+        Works with `persistent_workers=True` too: the epoch lives in shared memory.
+        """
+        self._epoch.fill_(int(epoch))
 
     def item_rng(self, index: int) -> np.random.Generator:
         """The generator of item `index` in the current epoch: same inputs, same draws."""
