@@ -85,10 +85,11 @@ class _QualityTask(TrainTask):
         return {"pred": self._forward(model, batch), "target": batch["target"]}
 
     def validation_metrics(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+        n = float(len(outputs["pred"]))
         try:
             m = quality_metrics(outputs["pred"], outputs["target"])
-        except ValueError:  # constant predictions early on: no correlation defined
-            return {"srcc": float("nan"), "plcc": float("nan")}
+        except (ValueError, TypeError):  # constant predictions or too few items: not defined, no selection
+            return {"srcc": float("nan"), "plcc": float("nan"), "n": n}
         return {k: float(v) for k, v in m.items() if isinstance(v, int | float)}
 
 
@@ -155,6 +156,14 @@ class _SaliencyVQAMethod(Method):
             super().use_pretrained(name, folder)
         self.saliency_checkpoint = _stage_checkpoint(Path(folder))
         self.saliency_model = None
+
+    def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
+        """Use an in-memory saliency-core model (e.g. one just trained in a notebook).
+
+        `identity` keys the map cache; by default it is a digest of the model's weights.
+        """
+        self.saliency_model = model.to(self.device).eval()
+        self._saliency_id = identity or digest({"weights": _tensor_digest(model)})
 
     def _ensure_saliency_model(self, work_dir: Path | None) -> None:
         if not self.config.saliency.enabled or self.saliency_model is not None:
@@ -420,8 +429,7 @@ class _SaliencyVQAMethod(Method):
             sal_cfg["channels"] = tuple(sal_cfg["channels"])
             sal = SaliencyUNet3D(SalModelConfig(**sal_cfg))
             sal.load_state_dict(state["saliency"]["model"])
-            self.saliency_model = sal.to(self.device).eval()
-            self._saliency_id = digest({"weights": _tensor_digest(sal)})
+            self.use_saliency_model(sal)
 
 
 class DagrMethod(_SaliencyVQAMethod):
@@ -464,5 +472,5 @@ def _tensor_digest(model: nn.Module) -> str:
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes()[:4096])
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:24]

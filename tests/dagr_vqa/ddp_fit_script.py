@@ -1,0 +1,37 @@
+"""Run under `torchrun --nproc_per_node 2`: a tiny DAGR fit on CPU (gloo); rank 0 writes what it saw.
+
+Used by test_method.py::test_ddp_validation_covers_every_item_once (not collected by pytest itself).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from dagr_vqa.method import DagrMethod
+from saliency_core import model as saliency_model_module
+from vqa_core.datasets import ManifestItem
+from vqa_core.train import cleanup_distributed, dist_info
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    paths = [Path(p) for p in sys.argv[2:]]
+    items = [
+        ManifestItem(video_id=p.stem, path=p, mos=float(100 - 6 * i), split="train")
+        for i, p in enumerate(paths)
+    ]
+    method = DagrMethod("tiny", device="cpu", cache_dir=out / "cache")
+    torch.manual_seed(0)
+    method.use_saliency_model(saliency_model_module.build_model("tiny"))
+    history = method.fit(items[:4], items[4:], out / "work", progress=False)
+    scores = method.predict(items)
+    if dist_info().is_main:
+        (out / "result.txt").write_text(f"val_n={int(history['val_metrics']['n'])} pred_n={len(scores)}\n")
+    cleanup_distributed()
+
+
+if __name__ == "__main__":
+    main()
