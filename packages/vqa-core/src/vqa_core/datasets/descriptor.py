@@ -120,6 +120,12 @@ class DatasetDescriptor:
             raise DatasetError(f"{where}: a descriptor needs at least one part with label files")
         if self.kind == "saliency" and self.maps is None:
             raise DatasetError(f"{where}: a saliency descriptor needs a `maps` path rule")
+        for key in ("video", "maps", "fixations"):
+            rule = getattr(self, key)
+            if rule is not None and rule.relative_to not in ("root", "label_dir"):
+                raise DatasetError(
+                    f"{where}: {key}.relative_to must be 'root' or 'label_dir', not {rule.relative_to!r}"
+                )
         for part in self.parts:
             for lf in part.files:
                 if lf.format not in FORMATS:
