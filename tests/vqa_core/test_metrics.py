@@ -155,6 +155,22 @@ def test_auc_judd_hand_computed():
     assert m["auc_judd"] == pytest.approx(0.875)
 
 
+def test_auc_judd_matches_mit_loop_without_ties():
+    rng = np.random.default_rng(5)
+    pred = rng.random((9, 11))
+    fix = rng.random((9, 11)) > 0.85
+    values, at_fix = pred.ravel(), np.sort(pred[fix])[::-1]
+    n_fix, n_pix = at_fix.size, values.size
+    tp, fp = [0.0], [0.0]
+    for i, th in enumerate(at_fix, start=1):  # MIT AUC_Judd.m
+        tp.append(i / n_fix)
+        fp.append((np.sum(values >= th) - i) / (n_pix - n_fix))
+    tp.append(1.0)
+    fp.append(1.0)
+    expected = sum((fp[k + 1] - fp[k]) * (tp[k + 1] + tp[k]) / 2 for k in range(len(tp) - 1))
+    assert saliency_metrics(pred, pred, fix)["auc_judd"] == pytest.approx(expected, abs=1e-12)
+
+
 def test_nss_kld_sim_hand_computed():
     # NSS: mean 1, std (ddof=1) 2, z at the fixation (4 - 1) / 2
     m = saliency_metrics(
@@ -188,6 +204,34 @@ def test_sauc_perfect_and_chance():
     rng = np.random.default_rng(3)
     pred = rng.random((10, 10))
     assert saliency_metrics(pred, pred, fix, fix)["sauc"] == pytest.approx(0.5)
+
+
+def _sauc_mit_loop(pred: np.ndarray, fix: np.ndarray, other: np.ndarray, step: float = 0.1) -> float:
+    """MIT AUC_shuffled for one draw that uses every other fixation: thresholds 0:step:max."""
+    s = (pred - pred.min()) / (pred.max() - pred.min())
+    pos, neg = s[fix > 0], s[other > 0]
+    top = max(pos.max(), neg.max())
+    thresholds = [k * step for k in range(int(top / step + 1e-9) + 1)][::-1]
+    tp, fp = [0.0], [0.0]
+    for th in thresholds:
+        tp.append(float(np.mean(pos >= th)))
+        fp.append(float(np.mean(neg >= th)))
+    tp.append(1.0)
+    fp.append(1.0)
+    return sum((fp[i + 1] - fp[i]) * (tp[i + 1] + tp[i]) / 2 for i in range(len(tp) - 1))
+
+
+def test_sauc_matches_mit_procedure():
+    rng = np.random.default_rng(4)
+    pred = rng.random((12, 12)) ** 2
+    flat = rng.permutation(144)
+    fix = np.zeros(144)
+    fix[flat[:30]] = 1
+    other = np.zeros(144)
+    other[flat[30:50]] = 1  # 20 other fixations < 30 fixations: every draw uses all of them
+    fix, other = fix.reshape(12, 12), other.reshape(12, 12)
+    expected = _sauc_mit_loop(pred, fix, other)
+    assert saliency_metrics(pred, pred, fix, other)["sauc"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_per_frame_skips_frames_without_fixations_and_accepts_torch():

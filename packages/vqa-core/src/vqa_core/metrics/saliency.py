@@ -120,14 +120,15 @@ def _sauc(
         return float("nan")
     k = min(at_fix.size, other_idx.size)
     draws = np.stack([values[rng.permutation(other_idx)[:k]] for _ in range(splits)])  # (splits, k)
-    aucs = np.empty(splits)
-    for s in range(splits):
-        top = max(at_fix.max(), draws[s].max())
-        thresholds = np.arange(0.0, top + 1e-12, step)[::-1]
-        tp = (at_fix[None, :] >= thresholds[:, None]).mean(axis=1)
-        fp = (draws[s][None, :] >= thresholds[:, None]).mean(axis=1)
-        aucs[s] = np.trapezoid(np.concatenate([[0.0], tp, [1.0]]), np.concatenate([[0.0], fp, [1.0]]))
-    return float(aucs.mean())
+    # MIT steps thresholds from max(positives, negatives) down to 0; thresholds above that max
+    # only add (0, 0) points, so one shared grid over [0, 1] gives the same areas for all draws.
+    thresholds = (np.arange(int(np.floor(1.0 / step + 1e-9)) + 1) * step)[::-1]
+    tp = (at_fix[None, :] >= thresholds[:, None]).mean(axis=1)  # (K,)
+    fp = (draws[:, None, :] >= thresholds[None, :, None]).mean(axis=2)  # (splits, K)
+    zeros, ones = np.zeros((splits, 1)), np.ones((splits, 1))
+    tp_curve = np.concatenate([zeros, np.broadcast_to(tp, fp.shape), ones], axis=1)
+    fp_curve = np.concatenate([zeros, fp, ones], axis=1)
+    return float(np.trapezoid(tp_curve, fp_curve, axis=1).mean())
 
 
 def saliency_metrics_per_frame(

@@ -60,7 +60,7 @@ def _pair(name: str, value: int | tuple[int, int]) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FragmentOffsets:
     """Where every mini-patch is cut, for one clip geometry.
 
