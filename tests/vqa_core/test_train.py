@@ -298,3 +298,17 @@ def test_patience_stops_early_and_a_rerun_does_not_continue(tmp_path: Path) -> N
         regression_data(16), regression_data(6, 1)
     )
     assert rec.lrs == [] and again.best_epoch == 2
+
+
+@pytest.mark.parametrize("clip", [None, 0.01])
+def test_clip_grad_norm_bounds_the_update(tmp_path: Path, clip: float | None) -> None:
+    torch.manual_seed(3)  # the trainer seeds with cfg.seed before build_model
+    start = weights(nn.Linear(4, 1))
+    trainer = Trainer(TrainOnlyTask(), config(lr=1.0, max_steps=1, clip_grad_norm=clip), tmp_path)
+    trainer.fit(regression_data(16))
+    end = weights(trainer.model)
+    step = torch.sqrt(sum(((end[k] - start[k]) ** 2).sum() for k in start))
+    if clip is None:
+        assert step > 0.1  # the raw gradient of this regression is large
+    else:
+        assert step <= clip * (1 + 1e-5)  # SGD, lr 1: the update is the clipped gradient
