@@ -207,7 +207,7 @@ def _build(cls: type, data: Mapping[str, Any], origin: str, prefix: str) -> Any:
             f"got {type(data).__name__} {data!r}"
         )
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = typing.get_type_hints(cls)
+    hints = _field_types(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
@@ -221,6 +221,14 @@ def _build(cls: type, data: Mapping[str, Any], origin: str, prefix: str) -> Any:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{origin}: invalid {cls.__name__}: {err}") from err
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    """Resolved field annotations; unresolvable string annotations (local classes) are not checked."""
+    try:
+        return typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        return {f.name: (f.type if not isinstance(f.type, str) else Any) for f in dataclasses.fields(cls)}
 
 
 def _convert(tp: Any, value: Any, origin: str, key: str) -> Any:

@@ -1,4 +1,27 @@
-"""vqa_core.train: the one training loop (DDP, accumulation, exact resume, validation selection)."""
+"""vqa_core.train: the one training loop (DDP, accumulation, exact resume, validation selection).
+
+Every method trains through `Trainer`, so DDP, accumulation, checkpoints and selection are
+written (and fixed) once. A method supplies a `TrainTask`:
+
+```python
+class QualityTask(TrainTask):
+    def build_model(self):
+        return MyNet()
+    def training_step(self, model, batch):
+        loss = F.l1_loss(model(batch["frames"]), batch["target"])
+        return loss, {"l1": loss.item()}
+    def validation_step(self, model, batch):
+        return {"pred": model(batch["frames"]), "target": batch["target"]}
+    def validation_metrics(self, outputs):
+        return quality_metrics(outputs["pred"], outputs["target"])
+
+result = Trainer(QualityTask(), load_config(TrainConfig, "train.yaml"), work_dir).fit(train_ds, val_ds)
+result.best_epoch, result.metrics, trainer.model  # model holds the selected (best-on-val) weights
+```
+
+The same script runs under `torchrun --nproc_per_node N`; `predict_dataset` scores a dataset
+with the same sharding and gathering (call it on every rank).
+"""
 
 from vqa_core.train.checkpoint import load_checkpoint, load_model_weights, save_checkpoint
 from vqa_core.train.distributed import (
