@@ -195,3 +195,18 @@ def test_reader_is_stateless_across_threads(videos):
         results = list(pool.map(lambda _: read_clip(videos["gop_mkv"], idx, size=(16, 24)), range(3)))
     for r in results:
         np.testing.assert_array_equal(r, ref)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "options"),
+    [("ts", "libx264", None), ("h264", "libx264", None), ("flv", "libx264", None), ("mpg", "mpeg2video", {"b": "4M"})],
+)
+def test_containers_without_a_keyframe_index_match_sequential_decode(tmp_path, suffix, codec, options):
+    # No sample index (mpegts, raw Annex-B h264 without timestamps, flv, mpeg-ps): the plan falls
+    # back to a seek threshold and must still return exactly the sequentially decoded frames.
+    path = make_video(tmp_path / f"x.{suffix}", num_frames=90, gop=10, codec=codec, options=options)
+    ref = reference_frames(path)
+    idx = [89, 0, 45, 46, 10, 200, 70, 3, 33, 61]
+    clip = read_clip(path, idx)
+    for k, i in enumerate(idx):
+        np.testing.assert_array_equal(clip[k], ref[min(i, len(ref) - 1)], err_msg=f"frame {i}")

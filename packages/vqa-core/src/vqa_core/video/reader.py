@@ -46,6 +46,8 @@ _MAX_INDEX = 2**40
 _SEEK_MARGIN = 4
 # Packets this close to a target (or to the estimated end) are always fully decoded.
 _SKIP_GUARD = 8
+# Containers whose index lists every keyframe (sample tables, cues, idx1) before decoding starts.
+_INDEXED_FORMATS = frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"})
 # Give up on a stream after this many consecutive packets that fail to decode.
 _MAX_CONSECUTIVE_ERRORS = 200
 
@@ -192,7 +194,7 @@ class _ClipDecoder:
     def _make_plan(self) -> _SeekPlan:
         fallback = max(32, round(2 * float(self.timing.fps)))
         keys = self._keyframe_indices()
-        if keys is None or len(keys) < 2:
+        if (keys is None or len(keys) < 2) and "matroska" in self.container.format.name:
             # mkv/webm read their cues on the first seek; seeking to the start is free before decoding.
             try:
                 self.container.seek(self.timing.start or 0, stream=self.stream, backward=True)
@@ -202,6 +204,10 @@ class _ClipDecoder:
         return _SeekPlan(keyframes=keys if keys and len(keys) >= 2 else None, fallback_gap=fallback)
 
     def _keyframe_indices(self) -> list[int] | None:
+        # Only containers with a real sample index or cues; others (mpegts, raw h264, ...) build
+        # index entries on the fly while demuxing, which describe where we have been, not the file.
+        if not _INDEXED_FORMATS.intersection(self.container.format.name.split(",")):
+            return None
         try:
             entries = self.stream.index_entries
             n = len(entries)
@@ -240,9 +246,11 @@ class _ClipDecoder:
         prev: tuple[Fraction, av.VideoFrame] | None = None  # (position in frames, frame)
         converted: tuple[Fraction, np.ndarray] | None = None  # the last converted frame (repeats, clamps)
         decoded_any = False
+        sought: int | None = None  # the target of the last seek: never seek twice for one target
         while i < n:
-            if self.plan.should_seek(pos, targets[i]):
-                it = self._seek(targets[i])
+            if targets[i] != sought and self.plan.should_seek(pos, targets[i]):
+                sought = targets[i]
+                it = self._seek(sought)
                 prev = None
                 self.plan.forget_position()
             self._set_skip_before(targets[i])
@@ -264,7 +272,7 @@ class _ClipDecoder:
                     exhausted = False
                     break
                 self._set_skip_before(targets[i])
-                if self.plan.should_seek(pos, targets[i]):
+                if targets[i] != sought and self.plan.should_seek(pos, targets[i]):
                     exhausted = False
                     break
             if exhausted:
