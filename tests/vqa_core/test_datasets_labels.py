@@ -210,3 +210,22 @@ def test_cvd2014_semicolon_decimal_comma_and_video_folders(tmp_path, label):
         (root / rel).write_bytes(b"")
     found = build_manifest("cvd2014", root)
     assert {i.video_id: i.path.relative_to(root.resolve()).as_posix() for i in found} == expected
+
+
+def test_live_qualcomm_struct_mat_and_raw_yuv_geometry(tmp_path):
+    root = _root(tmp_path, "LIVE-Qualcomm/qualcommSubjectiveData.mat")
+    m = build_manifest("live-qualcomm", root, check_videos=False)
+    assert len(m) == 208
+    assert min(_mos(m)) == pytest.approx(16.56, abs=5e-3) and max(_mos(m)) == pytest.approx(73.64, abs=5e-3)
+    first = m.by_id()["0723_ManUnderTree_GS5_03_20150723_130016"]
+    assert first.mos == pytest.approx(52.5666, abs=1e-4) and first.extra["distortion_type"] == 1
+    # FAST-VQA's list gives the distortion folders: every video resolves there, with its raw geometry
+    with (LABELS / "LIVE-Qualcomm/labels.txt").open() as fh:
+        expected = {Path(line.split(",")[0]).stem: line.split(",")[0] for line in fh if line.strip()}
+    assert len(expected) == 208
+    for rel in expected.values():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    found = build_manifest("live-qualcomm", root)
+    assert {i.video_id: i.path.relative_to(root.resolve()).as_posix() for i in found} == expected
+    assert found[0].extra["raw_width"] == 1920 and found[0].extra["raw_pix_fmt"] == "yuv420p"

@@ -158,3 +158,24 @@ def test_num_frames_from_the_manifest_skips_probing(items):
     fixed = ManifestItem(item.video_id, Path(item.path), item.mos, extra={"num_frames": 5})
     VideoDataset([fixed], sampler)[0]
     assert seen == [5]
+
+
+def test_headerless_yuv_items_decode_with_their_raw_geometry(tmp_path):
+    # 6 frames of flat grey, 32x48 yuv420p, luma 40 + 30 i (limited range), chroma neutral
+    height, width, frames = 32, 48, 6
+    data = b"".join(
+        bytes([40 + 30 * i]) * (height * width) + bytes([128]) * (height * width // 2) for i in range(frames)
+    )
+    path = tmp_path / "clip.yuv"
+    path.write_bytes(data)
+    item = ManifestItem(
+        "clip",
+        path,
+        3.0,
+        extra={"raw_width": width, "raw_height": height, "raw_pix_fmt": "yuv420p", "raw_fps": 30},
+    )
+    sample = VideoDataset([item], lambda n, rng: [n - 1, 0, 2])[0]
+    assert isinstance(sample, dict), sample
+    means = sample["video"].float().mean(dim=(1, 2, 3)).numpy()
+    expected = [(40 + 30 * i - 16) * 255 / 219 for i in (5, 0, 2)]  # BT.601 limited-range luma to RGB
+    np.testing.assert_allclose(means, expected, atol=3)

@@ -107,6 +107,9 @@ class DatasetDescriptor:
     maps: PathRule | None = None
     fixations: PathRule | None = None
     expected_counts: dict[str, int] = field(default_factory=dict)
+    #: geometry of headerless `.yuv` videos ({width, height, pix_fmt, fps}); copied into the
+    #: extra fields `raw_width`, `raw_height`, `raw_pix_fmt`, `raw_fps` of every .yuv item
+    raw_format: dict[str, Any] | None = None
     notes: str = ""
     source: Path | None = None
 
@@ -134,6 +137,12 @@ class DatasetDescriptor:
                     )
         if self.mos_range is not None:
             self.mos_range = (float(self.mos_range[0]), float(self.mos_range[1]))
+        if self.raw_format is not None:
+            unknown = set(self.raw_format) - {"width", "height", "pix_fmt", "fps"}
+            if unknown or not {"width", "height"} <= set(self.raw_format):
+                raise DatasetError(
+                    f"{where}: raw_format needs width and height (and optionally pix_fmt, fps), got {self.raw_format}"
+                )
 
 
 # ----------------------------------------------------------------------------- YAML loading
@@ -480,6 +489,8 @@ def build_manifest(
                 extra[key] = str(folder)
         if not ok:
             continue
+        if desc.raw_format is not None and path.suffix.lower() == ".yuv":
+            extra.update({f"raw_{k}": v for k, v in desc.raw_format.items()})
         items.append(ManifestItem(row.video_id, path, row.mos, row.split, extra))
 
     if missing:

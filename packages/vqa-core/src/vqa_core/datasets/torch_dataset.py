@@ -94,13 +94,13 @@ class VideoDataset(Dataset):
         """The generator of item `index` in the current epoch: same inputs, same draws."""
         return np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch, int(index)]))
 
-    def _num_frames(self, item: ManifestItem) -> int:
+    def _num_frames(self, item: ManifestItem, raw: Any) -> int:
         known = item.extra.get("num_frames")
         if isinstance(known, int | float) and known > 0:
             return int(known)
         from vqa_core.video import probe
 
-        return int(probe(item.path).num_frames)
+        return int(probe(item.path, raw=raw).num_frames)
 
     def __getitem__(self, index: int) -> dict[str, Any] | DecodeFailure:
         from vqa_core.video import read_clip
@@ -108,11 +108,12 @@ class VideoDataset(Dataset):
         item = self.items[index]
         rng = self.item_rng(index)
         try:
-            num_frames = self._num_frames(item)
+            raw = raw_format_of(item)
+            num_frames = self._num_frames(item, raw)
             if num_frames <= 0:
                 raise VideoDecodeError(f"{item.path}: no decodable frames")
             indices = [int(i) for i in self.sampler(num_frames, rng)]
-            clip = read_clip(item.path, indices, size=self.size, short_side=self.short_side)
+            clip = read_clip(item.path, indices, size=self.size, short_side=self.short_side, raw=raw)
         except (VideoDecodeError, OSError) as err:
             reason = f"{type(err).__name__}: {err}"
             log.warning("skipping video %s (%s): %s", item.path, item.video_id, reason)
@@ -133,6 +134,26 @@ class VideoDataset(Dataset):
             "index": index,
             "frame_indices": torch.tensor(indices, dtype=torch.long),
         }
+
+
+def raw_format_of(item: ManifestItem) -> Any:
+    """The `vqa_core.video.RawFormat` of a headerless .yuv item (from its `raw_*` extra fields,
+    set by descriptors with a `raw_format`), or None for an ordinary container."""
+    if "raw_width" not in item.extra:
+        return None
+    from vqa_core.video import RawFormat
+
+    try:
+        return RawFormat(
+            width=int(item.extra["raw_width"]),
+            height=int(item.extra["raw_height"]),
+            pix_fmt=str(item.extra.get("raw_pix_fmt") or "yuv420p"),
+            fps=float(item.extra.get("raw_fps") or 25.0),
+        )
+    except (KeyError, ValueError, TypeError) as err:
+        raise DatasetError(
+            f"item {item.video_id!r} ({item.path}): bad raw video geometry {dict(item.extra)}: {err}"
+        ) from err
 
 
 def collate_skip_failed(batch: Sequence[Mapping[str, Any] | DecodeFailure | None]) -> dict[str, Any]:
