@@ -142,3 +142,28 @@ def test_compare_tolerance_boundary():
 def test_table_without_baselines_is_an_error(tmp_path, capsys):
     assert main(["--table", str(tmp_path)]) == 1
     assert "no baseline" in capsys.readouterr().err
+
+
+def test_roots_of_other_datasets_are_lsvq_zero_shot_sets():
+    from pathlib import Path
+
+    from vqa_bench.cli import resolve_roots
+
+    roots, zs = resolve_roots(["lsvq=/d/L", "konvid-1k=/d/K"], ["live-vqc=/d/V"], ["lsvq"], "auto")
+    assert roots == {"lsvq": Path("/d/L")}
+    assert zs == {"konvid-1k": Path("/d/K"), "live-vqc": Path("/d/V")}
+    assert resolve_roots(["/d/K"], [], ["konvid-1k"], "auto")[0] == {"konvid-1k": Path("/d/K")}
+    with pytest.raises(ConfigError, match="not in --dataset"):
+        resolve_roots(["live-vqc=/d/V"], [], ["konvid-1k"], "auto")
+    with pytest.raises(ConfigError, match="NAME=DIR"):
+        resolve_roots(["/a", "/b"], [], ["konvid-1k", "live-vqc"], "cross")
+
+
+def test_method_all_means_every_registered_method(toy_method):
+    from vqa_bench.cli import _methods
+    from vqa_core.method import list_methods
+
+    assert _methods(["all"]) == list_methods() and "toy-ridge" in _methods(["all"])
+    assert _methods(["toy-ridge,str", "toy-ridge"]) == ["toy-ridge", "str"]
+    with pytest.raises(ConfigError, match="no method given"):
+        _methods(None)

@@ -13,8 +13,8 @@ EPILOG = """\
 examples:
   bench --method all --dataset demo --config tiny --splits 3
       every registered method on the embedded demo data (built on first use)
-  bench --method dagr --dataset lsvq --data-root /data/LSVQ \\
-        --zero-shot konvid-1k=/data/KoNViD --zero-shot live-vqc=/data/LIVE-VQC
+  bench --method dagr --dataset lsvq --data-root lsvq=/data/LSVQ \\
+        --data-root konvid-1k=/data/KoNViD --data-root live-vqc=/data/LIVE-VQC
       LSVQ official protocol: train on train, test on test and test_1080p, zero-shot on the others
   bench --method str --dataset konvid-1k,live-vqc --data-root konvid-1k=/d/K --data-root live-vqc=/d/L
       cross-dataset matrix (each trained on one, tested on the others)
@@ -176,6 +176,23 @@ def _roots(values: list[str], datasets: list[str], flag: str) -> dict[str, Path]
     return out
 
 
+def resolve_roots(
+    data_root: list[str], zero_shot: list[str], datasets: list[str], protocol: str
+) -> tuple[dict[str, Path], dict[str, Path]]:
+    """(--data-root per dataset, zero-shot roots). Under the LSVQ protocol the data roots of
+    other datasets (KoNViD-1k, LIVE-VQC) are its zero-shot test sets."""
+    roots = _roots(data_root, datasets, "--data-root")
+    zs = _roots(zero_shot, datasets, "--zero-shot")
+    lsvq = protocol == "lsvq" or (protocol == "auto" and [d.lower() for d in datasets] == ["lsvq"])
+    for name in [n for n in roots if n not in datasets]:
+        if not lsvq:
+            raise ConfigError(
+                f"--data-root {name}=... is for a dataset not in --dataset {','.join(datasets)}"
+            )
+        zs[name] = roots.pop(name)
+    return roots, zs
+
+
 def _tolerance(values: list[str]) -> dict[str, float] | None:
     if not values:
         return None
@@ -229,11 +246,12 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     tolerance = _tolerance(args.tolerance)
     baseline = load_baseline(args.check_regression) if args.check_regression else None  # fail early
+    roots, zero_shot = resolve_roots(args.data_root, args.zero_shot, datasets, args.protocol)
     settings = BenchSettings(
         methods=_methods(args.method),
         datasets=datasets,
-        data_roots=_roots(args.data_root, datasets, "--data-root"),
-        zero_shot=_roots(args.zero_shot, datasets, "--zero-shot"),
+        data_roots=roots,
+        zero_shot=zero_shot,
         config=args.config,
         splits=args.splits,
         protocol=args.protocol,
