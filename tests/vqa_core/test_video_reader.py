@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from fractions import Fraction
 
 import av
@@ -210,3 +211,18 @@ def test_containers_without_a_keyframe_index_match_sequential_decode(tmp_path, s
     clip = read_clip(path, idx)
     for k, i in enumerate(idx):
         np.testing.assert_array_equal(clip[k], ref[min(i, len(ref) - 1)], err_msg=f"frame {i}")
+
+
+def _read_three(path, start):
+    return read_clip(path, [start, start + 5, start + 10], size=(16, 24))
+
+
+def test_reader_works_in_forked_worker_processes(videos):
+    # DataLoader workers are forked after the parent has already decoded: nothing may be shared.
+    starts = [0, 30, 60, 7]
+    want = [_read_three(videos["gop_mkv"], s) for s in starts]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        got = list(pool.map(_read_three, [videos["gop_mkv"]] * len(starts), starts))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
