@@ -1,7 +1,13 @@
 """dagr_vqa: STR-VQA and DAGR-VQA, saliency-weighted ResNet frames with a temporal transformer.
 
-`build_model("dagr", "full")` gives the network; `DagrMethod` / `StrMethod` train and score videos
-through vqa-core's Method protocol, with saliency maps from saliency-core.
+    model = build_model("dagr", "full")                 # forward(frames (B,T,3,H,W), maps (B,T,H,W)) -> (B,)
+    method = DagrMethod("small", device="auto")         # or StrMethod; presets tiny | small | full, or a YAML
+    method.fit(train_items, val_items, "runs/dagr")     # saliency stage, map/feature caches, Trainer
+    scores = method.predict(["a.mp4", "b.mp4"])         # MOS scale of the training data
+    method.save("dagr.pt"); DagrMethod.load("dagr.pt")  # the checkpoint carries config, calibration, saliency net
+
+Saliency maps come from saliency-core at the RGB frames' indices; `saliency.enabled=false` is the
+ablation. Caches live under `$VQA_ZOO_CACHE/dagr-vqa` (default `~/.cache/vqa-zoo/dagr-vqa`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dagr_vqa.config import (
     StrConfig,
     preset,
 )
+from dagr_vqa.method import DagrMethod, StrMethod
 from dagr_vqa.model import SaliencyVQA, build_from_config
 
 
@@ -45,6 +52,7 @@ def build_model(
 __all__ = [
     "PRESETS",
     "DagrConfig",
+    "DagrMethod",
     "DataConfig",
     "FitConfig",
     "LossConfig",
@@ -52,6 +60,7 @@ __all__ = [
     "SaliencyConfig",
     "SaliencyVQA",
     "StrConfig",
+    "StrMethod",
     "build_model",
     "preset",
 ]
