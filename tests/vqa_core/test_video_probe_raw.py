@@ -79,3 +79,13 @@ def test_raw_yuv_trailing_partial_frame_and_too_small_file(tmp_path):
         read_clip(small, [0], raw=raw)
     with pytest.raises(ValueError, match="pixel format"):
         RawFormat(16, 8, "not-a-format")
+
+
+def test_raw_color_range(tmp_path):
+    # Y=235 with neutral chroma is peak white in limited (tv) range and 235 grey in full (pc) range.
+    w, h = 16, 8
+    path = tmp_path / "white.yuv"
+    path.write_bytes(np.full(h * w, 235, np.uint8).tobytes() + np.full(h * w // 2, 128, np.uint8).tobytes())
+    tv = read_clip(path, [0], raw=RawFormat(w, h, "yuv420p"))
+    pc = read_clip(path, [0], raw=RawFormat(w, h, "yuv420p", color_range="pc"))
+    assert (tv == 255).all() and (pc == 235).all()
