@@ -169,7 +169,8 @@ def test_variable_frame_rate_returns_the_frame_nearest_in_time(tmp_path, bframes
     n = 48
     rng = np.random.default_rng(3)
     steps = rng.choice([0.02, 0.04, 0.1], size=n)
-    steps[30:33] = 0.5  # a long pause: targets inside it have no frame of their own
+    steps[30:33] = 0.5  # pauses: targets inside them have no frame of their own
+    steps[20] = 2.0  # long enough that frames before it are passed in skip mode (exercises the guard)
     times = np.cumsum(steps) - steps[0]
     path = make_video(
         tmp_path / "vfr.mkv", num_frames=n, timestamps=times.tolist(), gop=12, options={"crf": "10", "bf": bframes}
@@ -185,7 +186,14 @@ def test_variable_frame_rate_returns_the_frame_nearest_in_time(tmp_path, bframes
     def nearest(i):
         return int(np.argmin([abs(t - i / float(fps)) + 1e-9 * k for k, t in enumerate(shown)]))
 
-    for idx in (list(range(last + 3)), sorted({0, 3, last // 2, last // 2 + 1, last - 1, last + 5}), [last, 2, last // 3]):
+    in_pause = round(float(times[19] + 1.0) * fps)
+    for idx in (
+        list(range(last + 3)),
+        sorted({0, 3, last // 2, last // 2 + 1, last - 1, last + 5}),
+        [last, 2, last // 3],
+        [in_pause],
+        [1, in_pause + 2],
+    ):
         assert band_ids(read_clip(path, idx), n) == [nearest(i) for i in idx], idx
 
 
