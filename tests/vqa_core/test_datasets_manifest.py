@@ -210,6 +210,7 @@ def test_demo_saliency_items_carry_folders_and_official_split(tmp_path):
     assert maps == (base / "clip2" / "maps").resolve()
     assert fixations == (base / "clip2" / "fixations").resolve()
     assert item.extra["num_frames"] == 3
+    assert item.extra["map_index_base"] == 0  # a descriptor constant
 
     # a clip without maps is a missing clip
     for f in (base / "clip3" / "maps").iterdir():
@@ -239,6 +240,7 @@ def test_dhf1k_layout_gives_the_official_split_by_video_number(tmp_path):
         "0700": "val",
     }
     assert manifest.by_id()["0601"].path == (root / "video" / "601.AVI").resolve()
+    assert manifest.by_id()["0601"].extra["map_index_base"] == 1
     assert (
         saliency_paths(manifest.by_id()["0001"])[2] == (root / "annotation" / "0001" / "fixation").resolve()
     )

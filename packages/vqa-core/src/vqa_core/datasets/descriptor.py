@@ -110,6 +110,9 @@ class DatasetDescriptor:
     #: geometry of headerless `.yuv` videos ({width, height, pix_fmt, fps}); copied into the
     #: extra fields `raw_width`, `raw_height`, `raw_pix_fmt`, `raw_fps` of every .yuv item
     raw_format: dict[str, Any] | None = None
+    #: fields copied into every item's `extra`, e.g. `map_index_base: 1` for DHF1K, whose map
+    #: files are numbered from 1 for decoded frame 0
+    constants: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     source: Path | None = None
 
@@ -475,7 +478,7 @@ def build_manifest(
         if not ok or path is None:
             missing.append((row.video_id, path))
             continue
-        extra = dict(row.extra)
+        extra = {**desc.constants, **row.extra}
         for key in ("maps", "fixations"):
             rule = getattr(desc, key)
             if rule is None:
