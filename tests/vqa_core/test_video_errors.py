@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import av
 import numpy as np
 import pytest
 
@@ -101,3 +102,17 @@ def test_indices_validation_names_the_file(tmp_path):
         read_clip(path, [-3])
     with pytest.raises(ValueError, match="integers"):
         read_clip(path, ["a"])
+
+
+def test_truncated_avi_header_count_is_not_trusted(tmp_path):
+    full = make_video(tmp_path / "full.avi", num_frames=40, codec="mpeg4", options={"b": "2M"})
+    data = full.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    with av.open(str(cut)) as c:
+        assert c.streams.video[0].frames == 40  # the header still claims the full length
+    info = probe(cut)
+    exact = probe(cut, exact=True)
+    assert info.num_frames_source == "packets" and exact.num_frames_source == "decoded"
+    assert exact.num_frames <= info.num_frames < 40
+    assert read_clip(cut, [39]).shape == (1, 64, 96, 3)  # clamps instead of failing
