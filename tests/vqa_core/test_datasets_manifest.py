@@ -244,3 +244,37 @@ def test_dhf1k_layout_gives_the_official_split_by_video_number(tmp_path):
     assert (
         saliency_paths(manifest.by_id()["0001"])[2] == (root / "annotation" / "0001" / "fixation").resolve()
     )
+
+
+def test_lsvq_official_split_column_and_broken_rows_filter(tmp_path, caplog):
+    root = tmp_path / "lsvq"
+    _write_csv(
+        root / "labels_train_test.csv",
+        ["name", "mos", "frame_number", "is_test", "is_valid"],
+        [
+            ["yfcc-batch1/1", "50.5", "240", "False", "True"],
+            ["yfcc-batch1/2", "60", "200", "True", "False"],
+            ["ia-batch3/x", "70", "1", "False", "True"],  # broken tail rows of the first release
+            ["ia-batch3/y", "20", "0", "True", "True"],
+        ],
+    )
+    _write_csv(
+        root / "labels_test_1080p.csv", ["name", "mos", "frame_number"], [["yfcc-batch1/9", "80", "150.0"]]
+    )
+    with caplog.at_level("WARNING"):
+        manifest = build_manifest("lsvq", root, check_videos=False)
+    assert {i.video_id: i.split for i in manifest} == {
+        "yfcc-batch1/1": "train",
+        "yfcc-batch1/2": "test",
+        "yfcc-batch1/9": "test_1080p",
+    }
+    assert "dropped 2 of 4 rows" in caplog.text
+    assert manifest.by_id()["yfcc-batch1/1"].path == (root / "yfcc-batch1" / "1.mp4").resolve()
+
+    _write_csv(
+        root / "labels_train_test.csv", ["name", "mos", "frame_number", "is_test"], [["a", "1", "9", "maybe"]]
+    )
+    with pytest.raises(
+        DatasetError, match=r"split value 'maybe' in column 'is_test' is not one of \['false', 'true'\]"
+    ):
+        build_manifest("lsvq", root, check_videos=False)

@@ -386,7 +386,13 @@ def _rows_of(desc: DatasetDescriptor, part: DescriptorPart, lf: LabelFile, table
             video_id = re.sub(lf.id_sub[0], lf.id_sub[1], video_id)
         if not video_id:
             raise DatasetError(f"{where}: row {lineno} has an empty video id")
-        if any(_to_float(row.get(c, "nan"), lf.decimal) < m for c, m in filters.items()):
+        try:
+            below = any(_to_float(row.get(c, "nan"), lf.decimal) < m for c, m in filters.items())
+        except ValueError:
+            raise DatasetError(
+                f"{where}: row {lineno} ({video_id}): a filter column {sorted(filters)} is not numeric"
+            ) from None
+        if below:
             dropped += 1
             continue
         mos = math.nan
