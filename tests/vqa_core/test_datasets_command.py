@@ -37,6 +37,7 @@ def _konvid_like(root: Path, n: int = 10, present: int = 10) -> Path:
 
 def test_build_writes_manifest_and_splits(tmp_path, capsys):
     root = _konvid_like(tmp_path / "konvid")
+    (root / "KoNViD_1k_videos" / "99999.mp4").write_bytes(b"")  # a video without a label
     args = _parser().parse_args(
         [
             "dataset",
@@ -57,6 +58,8 @@ def test_build_writes_manifest_and_splits(tmp_path, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "konvid-1k: 10 items" in out and "MOS observed 1 to 3.7" in out
+    assert "total: 10 items, reference 1200 (differs by -1190)" in out
+    assert "1 video file(s) under the video folders have no label" in out and "99999.mp4" in out
     items = read_manifest_csv(tmp_path / "out" / "m.csv")
     assert [i.path for i in items] == [
         (root / "KoNViD_1k_videos" / f"{1000 + k}.mp4").resolve() for k in range(10)

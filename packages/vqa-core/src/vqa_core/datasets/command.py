@@ -137,7 +137,7 @@ def run_show(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from vqa_core.datasets.descriptor import build_manifest, count_report, load_descriptor
+    from vqa_core.datasets.descriptor import build_manifest, count_report, load_descriptor, unlabelled_files
     from vqa_core.datasets.splits import make_splits, write_splits_csv
 
     console = Console(stderr=True)
@@ -153,8 +153,14 @@ def run_build(args: argparse.Namespace) -> int:
     print(
         f"{manifest.name}: {len(manifest)} items; " + ", ".join(f"{k}: {v}" for k, v in sorted(parts.items()))
     )
-    for line in count_report(load_descriptor(args.name), manifest.items):
+    desc = load_descriptor(args.name)
+    for line in count_report(desc, manifest.items):
         print(f"  {line}")
+    if not args.no_check_videos:
+        extra = unlabelled_files(desc, args.data_root, manifest.items)
+        if extra:
+            shown = ", ".join(str(p) for p in extra[:5])
+            print(f"  {len(extra)} video file(s) under the video folders have no label, e.g. {shown}")
     mos = [item.mos for item in manifest if not math.isnan(item.mos)]
     if mos:
         print(f"  MOS observed {min(mos):g} to {max(mos):g} (declared scale {manifest.mos_range})")

@@ -592,6 +592,31 @@ def _report_missing(
     log.warning("%s They are dropped.", message)
 
 
+def unlabelled_files(
+    desc: DatasetDescriptor, data_root: str | Path, items: Sequence[ManifestItem]
+) -> list[Path]:
+    """Files under the descriptor's video folders that look like the dataset's videos (same
+    suffixes as the items' files) but belong to no item: renamed or extra videos, the other
+    half of label_formats' "list rows without video and videos without label"."""
+    if desc.video.relative_to != "root" or not items:
+        return []
+    root = Path(data_root).expanduser().resolve()
+    known = {os.path.normpath(item.path) for item in items}
+    suffixes = {item.path.suffix.lower() for item in items if item.path.suffix}
+    if not suffixes:
+        return []
+    found: set[str] = set()
+    for d in desc.video.dirs:
+        folder = os.path.normpath(os.path.join(root, d))
+        for dirpath, _dirs, files in os.walk(folder):
+            for f in files:
+                if os.path.splitext(f)[1].lower() in suffixes:
+                    path = os.path.join(dirpath, f)
+                    if path not in known:
+                        found.add(path)
+    return [Path(p) for p in sorted(found)]
+
+
 def count_report(desc: DatasetDescriptor, items: Sequence[ManifestItem]) -> list[str]:
     """Lines comparing item counts with the descriptor's `expected_counts` (per split, or
     `total`), e.g. LSVQ against the paper's 28,056 / 7,182 / 3,573."""
