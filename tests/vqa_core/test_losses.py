@@ -76,6 +76,14 @@ def test_regression_losses_have_gradients(loss):
     _assert_grad_flows(pred)
 
 
+@pytest.mark.parametrize("loss", [plcc_loss, soft_rank_loss])
+def test_constant_predictions_give_finite_gradients(loss):
+    pred = torch.zeros(6, requires_grad=True)  # e.g. a dead ReLU head at initialisation
+    value = loss(pred, torch.arange(6.0))
+    value.backward()
+    assert torch.isfinite(value) and torch.all(torch.isfinite(pred.grad))
+
+
 def test_loss_input_errors():
     with pytest.raises(ValueError, match="8 scores"):
         plcc_loss(torch.zeros(8), torch.zeros(7))
@@ -162,6 +170,16 @@ def test_gaussian_distance_batched_and_pairwise_broadcast():
     mean_v, cov_v = fit_gaussian(a)
     many = gaussian_distance(mean_v, cov_v, mean_r, cov_r)
     assert many.shape == (4,) and torch.all(many > 0)
+
+
+def test_gaussian_distance_survives_rank_deficient_float32_covariances():
+    # 10 tokens in 48-D with eps 1e-8: the pooled covariance is singular up to rounding
+    a = torch.randn(10, 48, generator=_gen(20))
+    b = torch.randn(10, 48, generator=_gen(21)) + 0.5
+    d = gaussian_fit_distance(a, b, eps=1e-8)
+    reference = gaussian_fit_distance(a.double(), b.double(), eps=1e-8)
+    assert d.dtype == torch.float32 and torch.isfinite(d)
+    assert d.item() == pytest.approx(reference.item(), rel=1e-5)
 
 
 def test_gaussian_distance_gradients_flow():

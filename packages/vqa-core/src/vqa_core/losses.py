@@ -42,14 +42,20 @@ def _paired(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, tor
 
 
 def _zscore(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    std, mean = torch.std_mean(x, unbiased=False)
-    return (x - mean) / (std + eps)
+    """(x - mean) / (std + eps) as in FAST-VQA, but with a finite gradient for constant x.
+
+    sqrt'(0) is infinite, so a batch of identical predictions (a dead head at init) would
+    make the plain std back-propagate NaN; flooring the variance at 1e-24 changes the value
+    by < 1e-12 and keeps the gradient finite.
+    """
+    var, mean = torch.var_mean(x, unbiased=False)
+    return (x - mean) / (var.clamp_min(1e-24).sqrt() + eps)
 
 
 def plcc_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """FAST-VQA's PLCC loss: 0 for perfectly linearly correlated batches, invariant to scale and shift.
 
-    Both vectors are z-scored (population std); the loss averages MSE(p, y)/4 and
+    Both vectors are z-scored (population std, NaN-safe for constant batches); the loss averages MSE(p, y)/4 and
     MSE(rho*p, y)/4 with rho their correlation, which works out to (1 - rho)(3 + rho)/8:
     0 at rho = 1, 0.5 at rho = -1. Any shape is flattened to a batch of scores.
     """
@@ -143,6 +149,11 @@ def fit_gaussian(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, cov
 
 
+def _float64_device(device: torch.device) -> torch.device:
+    """Where double-precision maths can run: Apple's MPS has no float64, so use the CPU there."""
+    return torch.device("cpu") if device.type == "mps" else device
+
+
 def gaussian_distance(
     mean_a: torch.Tensor, cov_a: torch.Tensor, mean_b: torch.Tensor, cov_b: torch.Tensor, eps: float = 1e-4
 ) -> torch.Tensor:
@@ -150,21 +161,31 @@ def gaussian_distance(
 
     `sqrt(dmu^T ((cov_a + cov_b)/2 + eps I)^-1 dmu)`. The pooled covariance is symmetric
     positive definite for eps > 0, so a Cholesky factorisation and triangular solve replace
-    the seeds' `pinv` / `inverse`: cheaper, stabler, and differentiable. The square root has
-    a zero (not NaN) gradient where the distance is exactly 0.
+    the seeds' `pinv` / `inverse`: cheaper, stabler, and differentiable. The solve runs in
+    float64 whatever the input precision (SSL-VQA's eps of 1e-8 is below float32 resolution,
+    where the result would be rounding noise) and the distance is returned in the input
+    dtype; if rounding still leaves the matrix indefinite, a pivoted LU solve takes over. The
+    square root has a zero (not NaN) gradient where the distance is exactly 0.
     """
     if eps <= 0:
         raise ValueError(f"eps must be > 0 so the pooled covariance is invertible, got {eps}")
+    out_dtype, out_device = mean_a.dtype, mean_a.device
+    work = _float64_device(out_device)
+    mean_a, cov_a, mean_b, cov_b = (t.to(work, torch.float64) for t in (mean_a, cov_a, mean_b, cov_b))
     dim = mean_a.shape[-1]
-    pooled = (cov_a + cov_b) / 2 + eps * torch.eye(dim, dtype=cov_a.dtype, device=cov_a.device)
+    pooled = (cov_a + cov_b) / 2 + eps * torch.eye(dim, dtype=torch.float64, device=cov_a.device)
     delta = (mean_a - mean_b).unsqueeze(-1)
-    chol = torch.linalg.cholesky(pooled)
-    half = torch.linalg.solve_triangular(chol, delta.expand(*pooled.shape[:-1], 1), upper=False)
-    sq = half.square().sum(dim=(-2, -1))
+    delta = delta.expand(*pooled.shape[:-1], 1)
+    chol, info = torch.linalg.cholesky_ex(pooled)
+    if bool((info == 0).all()):
+        sq = torch.linalg.solve_triangular(chol, delta, upper=False).square().sum(dim=(-2, -1))
+    else:
+        sq = (delta * torch.linalg.solve(pooled, delta)).sum(dim=(-2, -1)).clamp_min(0)
     positive = sq > 0
-    return torch.where(
+    dist = torch.where(
         positive, torch.sqrt(torch.where(positive, sq, torch.ones_like(sq))), torch.zeros_like(sq)
     )
+    return dist.to(out_device, out_dtype)
 
 
 def gaussian_fit_distance(tokens_a: torch.Tensor, tokens_b: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
@@ -172,12 +193,16 @@ def gaussian_fit_distance(tokens_a: torch.Tensor, tokens_b: torch.Tensor, eps: f
 
     Leading dimensions broadcast, so `gaussian_fit_distance(a[:, None], b[None])` with
     a, b of shape (K, N, D) gives the (K, K) matrix of ST-VQRL's objective; each set is
-    fitted once. `eps` regularises the pooled covariance (ST-VQRL 1e-4, SSL-VQA 1e-8).
+    fitted once. `eps` regularises the pooled covariance (ST-VQRL 1e-4, SSL-VQA 1e-8). The
+    statistics are computed in float64 (see `gaussian_distance`); the result has the
+    tokens' dtype and gradients flow back through the casts.
     """
     if tokens_a.shape[-1] != tokens_b.shape[-1]:
         raise ValueError(
             f"token sets must have the same feature size, got {tokens_a.shape[-1]} and {tokens_b.shape[-1]}"
         )
-    mean_a, cov_a = fit_gaussian(tokens_a)
-    mean_b, cov_b = fit_gaussian(tokens_b)
-    return gaussian_distance(mean_a, cov_a, mean_b, cov_b, eps=eps)
+    out_dtype, out_device = tokens_a.dtype, tokens_a.device
+    work = _float64_device(out_device)
+    mean_a, cov_a = fit_gaussian(tokens_a.to(work, torch.float64))
+    mean_b, cov_b = fit_gaussian(tokens_b.to(work, torch.float64))
+    return gaussian_distance(mean_a, cov_a, mean_b, cov_b, eps=eps).to(out_device, out_dtype)
