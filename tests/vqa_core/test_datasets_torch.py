@@ -28,9 +28,11 @@ def random_sampler(num_frames: int, rng: np.random.Generator) -> list[int]:
     return sorted(rng.choice(num_frames, size=CLIP_LEN, replace=False).tolist())
 
 
-def noisy_float(clip: torch.Tensor) -> torch.Tensor:
-    """A transform drawing from torch's global RNG, as kornia augmentations do."""
-    return clip.permute(3, 0, 1, 2).float() / 255 + 0.01 * torch.rand(1)
+def noisy_float(clip: torch.Tensor, seed: int) -> torch.Tensor:
+    """A transform drawing from torch's global RNG (as bare kornia augmentations do) and from
+    a generator seeded with the item's seed (as vqa_core.transforms.ClipAugment does)."""
+    own = torch.rand(1, generator=torch.Generator().manual_seed(seed))
+    return clip.permute(3, 0, 1, 2).float() / 255 + 0.01 * torch.rand(1) + 0.01 * own
 
 
 @pytest.fixture(scope="module")

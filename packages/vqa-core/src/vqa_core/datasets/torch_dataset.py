@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 
 #: `sampler(num_frames, rng) -> frame indices` (e.g. uniform or FAST-VQA clip sampling).
 FrameSampler = Callable[[int, np.random.Generator], Sequence[int]]
-#: `transform(clip) -> tensor`; `clip` is uint8 (T, H, W, 3). Torch's RNG is seeded per item.
-ClipTransform = Callable[[torch.Tensor], Any]
+#: `transform(clip, seed) -> tensor`; `clip` is uint8 (T, H, W, 3), `seed` the item's own seed
+#: (e.g. for `vqa_core.transforms.ClipAugment(..., seed=seed)`). Torch's global RNG is also
+#: seeded with it around the call, so transforms drawing from it are deterministic too.
+ClipTransform = Callable[[torch.Tensor, int], Any]
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,10 @@ class VideoDataset(Dataset):
             return DecodeFailure(index=index, video_id=item.video_id, path=str(item.path), reason=reason)
         video = torch.from_numpy(np.ascontiguousarray(clip))
         if self.transform is not None:
-            torch_seed = int(rng.integers(0, 2**63 - 1))
+            item_seed = int(rng.integers(0, 2**62))
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(torch_seed)
-                video = self.transform(video)
+                torch.manual_seed(item_seed)
+                video = self.transform(video, item_seed)
         mos = float(item.mos)
         target = self.scaler.transform(mos) if self.scaler is not None else mos
         return {
