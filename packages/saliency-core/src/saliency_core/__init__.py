@@ -4,43 +4,66 @@ Used by the saliency-weighted VQA methods (dagr-vqa, sc-vqa): train a model, loa
 maps for a video at exactly the frame indices the VQA method samples.
 """
 
+from saliency_core.cache import SaliencyMapCache, model_hash
+from saliency_core.command import add_saliency_command
 from saliency_core.config import (
     LOSS_PRESETS,
     PRESETS,
-    AugmentConfig,
+    DataConfig,
     LossConfig,
     ModelConfig,
     SaliencyConfig,
     load_config,
 )
+from saliency_core.data import SaliencyClipDataset
 from saliency_core.infer import minmax_per_frame, predict_maps
 from saliency_core.layout import channels_first_to_frames, frames_to_channels_first
 from saliency_core.losses import SaliencyLoss, cc, kld, nss, sim
 from saliency_core.maps_io import read_maps, write_maps
 from saliency_core.model import SaliencyUNet3D, build_model
 from saliency_core.registers import AttentionRegisters, ConcatRegisters
+from saliency_core.sources import SaliencySplits, load_manifest, make_saliency_splits
+from saliency_core.train import (
+    SaliencyTask,
+    add_train_command,
+    load_saliency_model,
+    read_saliency_checkpoint,
+    train_saliency,
+)
 
 __all__ = [
     "LOSS_PRESETS",
     "PRESETS",
     "AttentionRegisters",
-    "AugmentConfig",
     "ConcatRegisters",
+    "DataConfig",
     "LossConfig",
     "ModelConfig",
+    "SaliencyClipDataset",
     "SaliencyConfig",
     "SaliencyLoss",
+    "SaliencyMapCache",
+    "SaliencySplits",
+    "SaliencyTask",
     "SaliencyUNet3D",
+    "add_saliency_command",
+    "add_train_command",
     "build_model",
     "cc",
     "channels_first_to_frames",
     "frames_to_channels_first",
     "kld",
     "load_config",
+    "load_manifest",
+    "load_saliency_model",
+    "make_saliency_splits",
     "minmax_per_frame",
+    "model_hash",
     "nss",
     "predict_maps",
     "read_maps",
+    "read_saliency_checkpoint",
     "sim",
+    "train_saliency",
     "write_maps",
 ]

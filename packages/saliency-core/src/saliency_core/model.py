@@ -14,10 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from saliency_core.config import ModelConfig
+from saliency_core.config import REGISTER_MODES, ModelConfig
 from saliency_core.registers import AttentionRegisters, ConcatRegisters
-
-REGISTER_MODES = ("none", "concat", "attention")
 
 
 def conv_block(cin: int, cout: int) -> nn.Sequential:

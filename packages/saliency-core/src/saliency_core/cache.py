@@ -1,0 +1,99 @@
+"""Saliency maps for the frames a VQA method samples, cached on disk.
+
+The VQA methods (dagr-vqa, sc-vqa) need maps at exactly their RGB frame indices, for every
+video, every split, every run; running the UNet3D again each time would dominate a CPU run.
+An entry's key is a digest of the video file (resolved path, size, mtime), the frame indices,
+the map size and a hash of the model's weights and config, so a changed video, sampler or
+checkpoint never reuses a stale entry. Entries are `.npy` float16 arrays written atomically
+(temporary file + rename), so torchrun ranks can fill one cache concurrently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from saliency_core.infer import predict_maps
+from vqa_core.errors import VideoDecodeError
+
+
+def model_hash(model: nn.Module) -> str:
+    """A digest of the model's weights (and config when it has one): equal models, equal hash."""
+    h = hashlib.sha256()
+    config = getattr(model, "config", None)
+    if config is not None:
+        h.update(repr(config).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def video_key(path: str | Path) -> dict[str, object]:
+    p = Path(path).resolve()
+    try:
+        stat = p.stat()
+    except OSError as err:
+        raise VideoDecodeError(f"{path}: cannot read the video for saliency maps ({err})") from err
+    return {"path": str(p), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+class SaliencyMapCache:
+    """`maps(path, indices, size)` -> `(T, H, W)` float32 in [0, 1], computed once per key.
+
+    `size` is the (H, W) of the maps (the VQA method's frame size); frames are decoded at that
+    size and the model runs at its own input size (see `predict_maps`).
+    """
+
+    def __init__(self, model: nn.Module, cache_dir: str | Path, model_id: str | None = None) -> None:
+        self.model = model
+        self.cache_dir = Path(cache_dir)
+        self.model_id = model_id or model_hash(model)
+
+    def key(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> str:
+        payload = {
+            "video": video_key(path),
+            "indices": [int(i) for i in indices],
+            "size": [int(size[0]), int(size[1])],
+            "model": self.model_id,
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def entry(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> Path:
+        key = self.key(path, indices, size)
+        return self.cache_dir / self.model_id / key[:2] / f"{key}.npy"
+
+    def has(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> bool:
+        return self.entry(path, indices, size).is_file()
+
+    def maps(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> torch.Tensor:
+        """Maps of frames `indices` of video `path` at `size`, from the cache or computed."""
+        file = self.entry(path, indices, size)
+        if file.is_file():
+            try:
+                return torch.from_numpy(np.load(file).astype(np.float32))
+            except (OSError, ValueError):
+                file.unlink(missing_ok=True)  # a torn or corrupt entry: recompute it
+        from vqa_core.video import read_clip
+
+        clip = read_clip(path, list(indices), size=tuple(size))
+        maps = predict_maps(self.model, clip).half().float()  # what a cache hit will return
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=file.stem, suffix=".tmp.npy", dir=file.parent)
+        os.close(fd)
+        try:
+            np.save(tmp, maps.numpy().astype(np.float16))
+            os.replace(tmp, file)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return maps
