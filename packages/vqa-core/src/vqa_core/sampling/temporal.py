@@ -147,12 +147,14 @@ class FragmentSampleFrames:
     call returns `num_clips * fragments_t * fsize_t` indices, wrapped modulo `num_frames`
     (short videos loop, as in FAST-VQA).
 
-    Offsets: train mode draws each segment's offset uniformly from `[0, L - fsize_t*interval)`
-    with the given `rng` (FAST-VQA's range); when the run does not fit (`L <= fsize_t*interval`)
-    the offset is 0. Deliberate difference: FAST-VQA draws random offsets in test mode too
-    (its issue #38, "different score for the same video"); here test mode is deterministic,
-    each run centred in its segment (`(L - fsize_t*interval) // 2`). With `num_clips > 1` the
-    test clips are spread by shifting clip c's offsets by `c/num_clips` of the slack, so the
+    Offsets: train mode draws each segment's offset uniformly from `[0, L - fsize_t*interval]`
+    with the given `rng`; when the run does not fit (`L < fsize_t*interval`) the offset is 0.
+    Deliberate differences from FAST-VQA: (1) its `randint(L - run)` never picks the last
+    valid offset `L - run` (and jumps to 0 when `L == run`); here every offset that fits is
+    equally likely, as for spatial fragments. (2) FAST-VQA draws random offsets in test mode
+    too (its issue #38, "different score for the same video"); here test mode is
+    deterministic, each run centred in its segment (`(L - run) // 2`). With `num_clips > 1`
+    the test clips are spread by putting clip c at `(c + 1/2)/num_clips` of the slack, so the
     clips differ instead of repeating the same frames.
     """
 
@@ -185,11 +187,11 @@ class FragmentSampleFrames:
         seg_len = num_frames // self.fragments_t
         run = self.fsize_t * self.frame_interval
         shape = (self.num_clips, self.fragments_t)
-        if seg_len <= run:
+        if seg_len < run:
             return np.zeros(shape, dtype=np.int64)
         slack = seg_len - run
         if train:
-            return _need_rng(rng, "FragmentSampleFrames").integers(0, slack, size=shape)
+            return _need_rng(rng, "FragmentSampleFrames").integers(0, slack + 1, size=shape)
         # Centre of the run for one clip; several test clips tile the slack evenly.
         clip_pos = (np.arange(self.num_clips) + 0.5) / self.num_clips
         offsets = np.floor(clip_pos * slack).astype(np.int64)
