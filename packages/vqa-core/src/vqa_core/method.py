@@ -145,6 +145,7 @@ class ScoreCalibration:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", OptimizeWarning)
+                    warnings.simplefilter("ignore", RuntimeWarning)  # overflow in the unused covariance
                     params, _ = curve_fit(logistic4, x, y, p0=p0, maxfev=20000)
             except (RuntimeError, ValueError):
                 continue
