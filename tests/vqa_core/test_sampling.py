@@ -16,6 +16,7 @@ from vqa_core.sampling import (
     two_view_fragments,
     uniform_indices,
 )
+from vqa_core.testing import index_level, make_video
 
 # ---------------------------------------------------------------- uniform_indices
 
@@ -283,3 +284,23 @@ def test_fragment_errors_name_the_problem():
         fragment_offsets(20, 200, 4, fallback="none")
     with pytest.raises(ValueError, match="layout"):
         spatial_fragments(torch.zeros(3, 2, 224, 224), layout="HWC")
+
+
+# ---------------------------------------------------------------- end to end on an encoded video
+
+
+def test_sampled_frames_survive_decode_and_fragments(tmp_path):
+    """Sampler indices -> decoded frames -> fragments keep each frame's identity (index band)."""
+    from vqa_core.video import read_clip
+
+    path = make_video(tmp_path / "clip.mp4", num_frames=48, height=64, width=96)
+    inds = FragmentSampleFrames(2, 4, 2)(48, train=False)  # segments of 12, runs 0,2 at offset 4
+    assert inds.tolist() == [4, 6, 16, 18, 28, 30, 40, 42]
+    clip = read_clip(path, inds)
+    levels = clip[:, :4].reshape(len(inds), -1).mean(axis=1)
+    expected = np.array([index_level(int(i), 48) for i in inds])
+    assert np.all(np.abs(levels - expected) < 4)
+    frags = spatial_fragments(clip, aligned=8)  # 64x96 < 224: upsampled to 224x336 first
+    assert frags.shape == (8, 224, 224, 3)
+    top_row = frags[:, 0].reshape(len(inds), -1).mean(axis=1)
+    assert np.all(np.abs(top_row - expected) < 4)
