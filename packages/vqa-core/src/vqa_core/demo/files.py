@@ -1,0 +1,46 @@
+"""Atomic, idempotent writes and the build-spec check that make the demo builders resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from vqa_core.errors import ConfigError
+
+__all__ = ["check_build_spec", "write_text_atomic"]
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temp file and rename; an identical existing file is left untouched (no mtime change)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: Iterable[str]) -> None:
+    """Make `folder` hold a build of `spec`: refuse a different one unless `force`, which deletes `owned` entries.
+
+    Only the entries the builder itself writes (`owned`) are ever deleted, never the folder.
+    """
+    spec_path = folder / "build.json"
+    if force and folder.is_dir():
+        for name in (*owned, "build.json"):
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+    if spec_path.is_file():
+        built = json.loads(spec_path.read_text())
+        if built != spec:
+            raise ConfigError(
+                f"{folder} holds a build of {built}, not the requested {spec}: rebuild it with --force "
+                "(force=True) or choose another output folder"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(spec_path, json.dumps(spec, indent=1))
