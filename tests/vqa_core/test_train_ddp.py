@@ -76,6 +76,27 @@ SCRIPT = textwrap.dedent(
         "best_epoch": result.best_epoch,
     }
     (work / f"rank{info.rank}.json").write_text(json.dumps(report))
+
+
+    # exact resume under DDP: dropout draws from each rank's own RNG, restored per rank
+    class DropoutTask(Task):
+        def build_model(self):
+            return nn.Sequential(nn.Dropout(0.3), nn.Linear(4, 1))
+
+
+    class StopAt:
+        def on_step_end(self, trainer, step, logs):
+            if step == 3:  # mid-epoch 2 (2 optimizer steps per epoch)
+                raise KeyboardInterrupt("simulated interrupt")
+
+
+    resume_cfg = TrainConfig(**{**json.loads(sys.argv[2]), "checkpoint_every": 1, "optimizer": "adamw"})
+    Trainer(DropoutTask(), resume_cfg, work / "full").fit(data(24, 0), data(7, 1))
+    try:
+        Trainer(DropoutTask(), resume_cfg, work / "cut", callbacks=[StopAt()]).fit(data(24, 0), data(7, 1))
+    except KeyboardInterrupt:
+        (work / f"interrupted{info.rank}").write_text(str(dist_info().rank))
+    Trainer(DropoutTask(), resume_cfg, work / "cut").fit(data(24, 0), data(7, 1))
     cleanup_distributed()
     """
 )
@@ -91,7 +112,7 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_torchrun_two_ranks_gather_validation_and_match_single_process(tmp_path: Path) -> None:
+def test_torchrun_two_ranks_gather_validate_resume_and_match_single_process(tmp_path: Path) -> None:
     script = tmp_path / "ddp_train.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -116,6 +137,15 @@ def test_torchrun_two_ranks_gather_validation_and_match_single_process(tmp_path:
     last = load_checkpoint(run / "last.pt")
     assert last["world_size"] == 2 and len(last["rng"]) == 2
     assert len((run / "history.jsonl").read_text().splitlines()) == 3
+
+    assert (tmp_path / "interrupted0").is_file() and (tmp_path / "interrupted1").is_file()
+    full, resumed = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(tmp_path / "cut" / "last.pt")
+    assert resumed["state"]["global_step"] == full["state"]["global_step"] == 6
+    for key, value in full["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
+    for a, b in zip(full["rng"], resumed["rng"]):
+        assert torch.equal(a["torch"], b["torch"])
+    assert not torch.equal(full["rng"][0]["torch"], full["rng"][1]["torch"])  # ranks draw differently
 
     # 2 ranks x batch 3 x accum 2 sees the same 12 samples per step as one process with batch 12
     # (DistributedSampler deals one permutation out round-robin), so the weights must agree.
