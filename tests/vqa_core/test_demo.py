@@ -274,3 +274,15 @@ def test_full_demo_build(tmp_path):
     assert len(rows) == 16 * 13
     mos = np.array([float(r["mos"]) for r in rows])
     assert mos.min() < 2.0 and mos.max() == 5.0
+
+
+def test_concurrent_builds_wait_for_each_other(tmp_path):
+    """Two processes' worth of `ensure_demo_saliency` on one folder: one builds, the other reuses."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = SaliencyDemoConfig(num_clips=2, height=48, width=64, num_frames=3)
+    with ThreadPoolExecutor(2) as pool:
+        folders = list(pool.map(lambda _: ensure_demo_saliency(tmp_path, cfg, progress=False), range(2)))
+    assert folders[0] == folders[1]
+    assert len(_read_manifest(folders[0] / "manifest.csv")) == 2
+    assert not list(folders[0].glob(".*.partial"))

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from vqa_core.demo.cache import cache_root
-from vqa_core.demo.files import check_build_spec, write_text_atomic
+from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
 from vqa_core.demo.progress import build_progress
 from vqa_core.demo.proxy_mos import proxy_mos, video_ms_ssim
 from vqa_core.demo.scenes import SceneSpec, render_scene, scene_specs
@@ -184,6 +184,11 @@ def build_demo(
     cfg = config or DemoConfig()
     cfg.validate()
     folder = cache_root(root) / DEMO_DIRNAME
+    with build_lock(folder):
+        return _build_locked(folder, cfg, force, progress)
+
+
+def _build_locked(folder: Path, cfg: DemoConfig, force: bool, progress: bool) -> Path:
     check_build_spec(folder, cfg.geometry(), force, owned=("videos", "manifest.csv", "proxy_mos.json"))
     videos = folder / "videos"
     videos.mkdir(exist_ok=True)

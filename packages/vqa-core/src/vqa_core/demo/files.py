@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from vqa_core.errors import ConfigError
 
-__all__ = ["check_build_spec", "write_text_atomic"]
+__all__ = ["build_lock", "check_build_spec", "write_text_atomic"]
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -44,3 +45,25 @@ def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: 
             )
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(spec_path, json.dumps(spec, indent=1))
+
+
+@contextmanager
+def build_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` while building it.
+
+    Several processes may call `ensure_demo` at once (DDP ranks, parallel benchmark jobs);
+    the first builds, the others wait and then find every file complete. Without `fcntl`
+    (Windows) the build runs unlocked.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX
+        yield
+        return
+    with (folder / ".build.lock").open("a") as handle:  # "a": never touches the mtime
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

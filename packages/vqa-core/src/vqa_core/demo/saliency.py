@@ -35,7 +35,7 @@ from scipy.ndimage import gaussian_filter
 from vqa_core.demo.build import scene_splits
 from vqa_core.demo.cache import cache_root
 from vqa_core.demo.camera import camera_boxes, cover_resize, frame_clip, render_camera
-from vqa_core.demo.files import check_build_spec, write_text_atomic
+from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
 from vqa_core.demo.progress import build_progress
 from vqa_core.demo.sources import load_still, read_source_clip
 from vqa_core.demo.targets import SPRITES, Target, make_sprite, paste_sprite, trajectory
@@ -245,6 +245,11 @@ def build_demo_saliency(
     cfg = config or SaliencyDemoConfig()
     cfg.validate()
     folder = cache_root(root) / SALIENCY_DIRNAME
+    with build_lock(folder):
+        return _build_locked(folder, cfg, force, progress)
+
+
+def _build_locked(folder: Path, cfg: SaliencyDemoConfig, force: bool, progress: bool) -> Path:
     clip_ids = [_clip_id(i) for i in range(cfg.num_clips)]
     owned = [*clip_ids, "manifest.csv"] + [p.name for p in folder.glob("clip[0-9][0-9][0-9]")]
     check_build_spec(folder, cfg.spec(), force, owned=owned)
