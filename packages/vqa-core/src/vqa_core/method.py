@@ -39,7 +39,6 @@ import json
 import math
 import os
 import tempfile
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,10 +125,8 @@ class ScoreCalibration:
 
     @classmethod
     def fit_logistic(cls, raw: Sequence[float] | np.ndarray, mos: Sequence[float] | np.ndarray) -> ScoreCalibration:
-        """Fit the 4-parameter logistic raw -> MOS (scipy least squares, VQEG initialisation)."""
-        from scipy.optimize import OptimizeWarning, curve_fit
-
-        from vqa_core.metrics import logistic4
+        """Fit the 4-parameter logistic raw -> MOS with the metrics' own fit (VQEG form)."""
+        from vqa_core.metrics import fit_logistic4
 
         x = np.asarray(raw, dtype=np.float64)
         y = np.asarray(mos, dtype=np.float64)
@@ -137,26 +134,9 @@ class ScoreCalibration:
             raise ConfigError(f"logistic calibration needs >= 4 paired values, got {x.size} and {y.size}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise ConfigError("logistic calibration needs finite outputs and MOS values")
-        # A few starts (centre at the quartiles and the median): a single start can stall.
-        slope = float(np.std(x)) / 2 or 1.0
-        best: tuple[float, np.ndarray] | None = None
-        for q in (50, 25, 75):
-            p0 = [float(y.max()), float(y.min()), float(np.percentile(x, q)), slope]
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", OptimizeWarning)
-                    warnings.simplefilter("ignore", RuntimeWarning)  # overflow in the unused covariance
-                    params, _ = curve_fit(logistic4, x, y, p0=p0, maxfev=20000)
-            except (RuntimeError, ValueError):
-                continue
-            if not np.all(np.isfinite(params)) or params[3] == 0:
-                continue
-            sse = float(np.sum((logistic4(x, *params) - y) ** 2))
-            if best is None or sse < best[0]:
-                best = (sse, params)
-        if best is None:
+        params = fit_logistic4(x, y)
+        if params is None:
             raise VqaError(f"the logistic calibration did not converge on {x.size} items")
-        params = best[1]
         return cls(kind="logistic", params=tuple(float(p) for p in params))
 
     def normalize(self, mos: np.ndarray | torch.Tensor | float) -> Any:

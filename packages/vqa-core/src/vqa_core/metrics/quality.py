@@ -90,17 +90,18 @@ def fit_logistic4(pred, mos) -> np.ndarray | None:
     """Least-squares parameters (b1, b2, b3, b4) of `logistic4` mapping `pred` to `mos`, or None.
 
     Starts from VIDEVAL's init `[max(mos), min(mos), mean(pred), 0.5]`; since a slope of 0.5
-    only suits predictions on a unit-ish scale, a second start with `b4 = std(pred)/4`
-    (pyiqa's init) is tried too and the lower squared error kept. None means no start
-    converged to finite parameters. This is the fit `quality_metrics` uses; calibration and
-    plots can share it.
+    only suits predictions on a unit-ish scale, a second slope `b4 = std(pred)/4` (pyiqa's
+    init) is tried too, and since one centre can stall on a skewed curve, centres at the
+    quartiles of `pred` as well; the lowest squared error is kept. None means no start
+    converged to finite parameters. This is the one fit `quality_metrics`, the checkpoint
+    calibration and the plots share.
     """
     p, y = _as_vector("pred", pred), _as_vector("mos", mos)
     best, best_sse = None, np.inf
-    for b4 in (0.5, float(np.std(p)) / 4):
-        if b4 <= 0:
-            continue
-        p0 = [float(np.max(y)), float(np.min(y)), float(np.mean(p)), b4]
+    centres = (float(np.mean(p)), float(np.percentile(p, 25)), float(np.percentile(p, 75)))
+    starts = [(c, b4) for c in centres for b4 in (0.5, float(np.std(p)) / 4) if b4 > 0]
+    for centre, b4 in starts:
+        p0 = [float(np.max(y)), float(np.min(y)), centre, b4]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optimize.OptimizeWarning)
