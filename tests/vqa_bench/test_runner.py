@@ -46,6 +46,7 @@ def test_intra_run_writes_every_artifact_and_consistent_metrics(tmp_path, toy_ma
     ):
         assert (root / rel).is_file(), rel
     assert toy_method.fit_calls == 3
+    assert not (root / "toy-ridge" / "split_00" / "work").exists()  # finished: training state dropped
     entry = metrics["methods"]["toy-ridge"]
     res = entry["results"]["toy -> toy"]
     assert res["n_tasks"] == 3 and sorted(res["per_task"]) == ["split_00", "split_01", "split_02"]
@@ -121,7 +122,8 @@ def test_changed_config_redoes_finished_splits(tmp_path, toy_manifest, toy_metho
 
 
 def test_pretraining_stage_is_built_once_and_reused_across_runs(tmp_path, toy_manifest, toy_method):
-    run(settings(tmp_path, splits=2, run_name="one"), toy_manifest)
+    run(settings(tmp_path, splits=2, run_name="one", keep_work=True), toy_manifest)
+    assert (tmp_path / "runs" / "one" / "toy-ridge" / "split_01" / "work" / "fit.json").is_file()
     run(settings(tmp_path, splits=2, run_name="two"), toy_manifest)
     assert toy_method.stage_builds == 1
     stages = list((tmp_path / "runs" / "_pretrain").iterdir())

@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="tiny | small | full | FILE.yaml (a YAML may hold one section per method) (default: small)",
     )
     p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="override a config field of every method run, e.g. --set saliency.enabled=false (repeatable)",
+    )
+    p.add_argument(
         "--splits", type=int, default=10, help="number of seeded 80/20 splits, intra protocol (default: 10)"
     )
     p.add_argument(
@@ -117,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-checkpoints",
         action="store_true",
         help="do not keep each task's trained model (<method>/<task>/model.pt, usable by `vqa score`)",
+    )
+    p.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep each finished task's training work dir (checkpoints with optimizer state; large)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
     p.add_argument(
@@ -253,6 +266,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         data_roots=roots,
         zero_shot=zero_shot,
         config=args.config,
+        overrides=args.overrides,
         splits=args.splits,
         protocol=args.protocol,
         seed=args.seed,
@@ -262,13 +276,17 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         cache_dir=args.cache,
         group_by=args.group_by,
         save_checkpoints=not args.no_checkpoints,
+        keep_work=args.keep_work,
         progress=not args.no_progress,
         command=command_line(argv),
     )
     console = Console(stderr=True)
     t0 = time.perf_counter()
     metrics = BenchRunner(settings, console=console).run()
-    Console().print(rich_table(metrics))
+    out = Console()
+    if not out.is_terminal:  # piped or logged: do not squeeze the table into 80 columns
+        out = Console(width=200)
+    out.print(rich_table(metrics))
     print(f"bench: wall time {time.perf_counter() - t0:.1f} s; results in {settings.run_dir}")
     status = 0
     for name, error in metrics.get("failed", {}).items():

@@ -11,9 +11,11 @@ never pretrains again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 import shlex
+import shutil
 import sys
 import time
 import traceback
@@ -66,6 +68,7 @@ class BenchSettings:
     data_roots: dict[str, Path] = field(default_factory=dict)
     zero_shot: dict[str, Path] = field(default_factory=dict)
     config: str = "small"
+    overrides: list[str] = field(default_factory=list)
     splits: int = 10
     protocol: str = "auto"
     seed: int = 123
@@ -75,6 +78,7 @@ class BenchSettings:
     cache_dir: Path | None = None
     group_by: str | None = None
     save_checkpoints: bool = True
+    keep_work: bool = False
     progress: bool = True
     command: str = ""
 
@@ -87,8 +91,15 @@ class BenchSettings:
             return "cross"
         return "lsvq" if self.datasets[0].lower() == "lsvq" else "intra"
 
+    def config_label(self) -> str:
+        """The preset or YAML file name, with the --set overrides: what decides the config."""
+        base = Path(self.config).name if self.config.endswith((".yaml", ".yml")) else self.config
+        return " ".join([base, *self.overrides])
+
     def default_run_name(self) -> str:
         cfg = Path(self.config).stem if self.config.endswith((".yaml", ".yml")) else self.config
+        if self.overrides:
+            cfg += "-" + hashlib.sha256("\n".join(self.overrides).encode()).hexdigest()[:8]
         names = [Path(d).stem if d.lower().endswith(".csv") else d for d in self.datasets]
         return f"{'+'.join(names)}-{self.resolved_protocol()}-{cfg}"
 
@@ -151,9 +162,12 @@ def build_tasks(
 # --------------------------------------------------------------------------- configs
 
 
-def resolve_method_config(method_cls: type, spec: str, method_name: str) -> Any:
-    """A preset name or a YAML file; a YAML whose top-level keys are method names holds one
-    config per method (so `--method all --config mine.yaml` can configure each)."""
+def resolve_method_config(
+    method_cls: type, spec: str, method_name: str, overrides: Sequence[str] = ()
+) -> Any:
+    """A preset name or a YAML file, then `key=value` overrides (`--set`); a YAML whose
+    top-level keys are method names holds one config per method (so `--method all --config
+    mine.yaml` can configure each)."""
     from vqa_core.config import load_config
     from vqa_core.method import list_methods
 
@@ -170,8 +184,8 @@ def resolve_method_config(method_cls: type, spec: str, method_name: str) -> Any:
                 raise ConfigError(
                     f"config file {path} has sections for {', '.join(sorted(data))} but none for {method_name!r}"
                 )
-            return load_config(method_cls.config_class, data[method_name])
-    return load_config(method_cls.config_class, spec)
+            return load_config(method_cls.config_class, data[method_name], list(overrides) or None)
+    return load_config(method_cls.config_class, spec, list(overrides) or None)
 
 
 def package_versions() -> dict[str, str]:
@@ -285,7 +299,7 @@ class BenchRunner:
             "run": {
                 "dataset": "+".join(self._manifests or s.datasets),
                 "protocol": s.resolved_protocol(),
-                "config": Path(s.config).name if s.config.endswith((".yaml", ".yml")) else s.config,
+                "config": s.config_label(),
                 "splits": len(tasks) if s.resolved_protocol() == "intra" else None,
                 "seed": s.seed,
                 "task_seeds": {t.name: t.seed for t in tasks},
@@ -301,7 +315,7 @@ class BenchRunner:
         from vqa_core.config import config_hash, dump_config
 
         s = self.settings
-        config = resolve_method_config(cls, s.config, name)
+        config = resolve_method_config(cls, s.config, name, s.overrides)
         chash = config_hash(config)
         mdir = self.store.method_dir(name)
         mdir.mkdir(parents=True, exist_ok=True)
@@ -471,6 +485,8 @@ class BenchRunner:
         if s.save_checkpoints:
             method.save(self.store.task_dir(name, task.name) / CHECKPOINT_FILE)
         self.store.save_task(result, predictions)
+        if not s.keep_work:  # training checkpoints are only needed to resume an unfinished task
+            shutil.rmtree(work, ignore_errors=True)
         return method, result
 
     # -- plots ---------------------------------------------------------------------------------

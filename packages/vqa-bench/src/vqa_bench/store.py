@@ -9,7 +9,8 @@ Layout of `OUT/<run>/`::
     <method>/config.yaml      the resolved config the method ran with
     <method>/cost.json        parameters and FLOPs (or why they are "n/a")
     <method>/scatter.png      prediction against MOS with the fitted logistic, per test set
-    <method>/<task>/work/     the method's own work dir for that task (checkpoints, caches)
+    <method>/<task>/work/     the method's own work dir for that task (training checkpoints);
+                              removed once the task is finished unless --keep-work
     <method>/<task>/predictions.csv   task, test_set, video_id, path, mos, pred
     <method>/<task>/model.pt          the trained model of the task (`vqa score --checkpoint`)
     <method>/<task>/result.json       per test set metrics and timings; written LAST and atomically
