@@ -5,6 +5,8 @@ Used by test_method.py::test_ddp_validation_covers_every_item_once (not collecte
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from vqa_core.train import cleanup_distributed, dist_info
 
 
 def main() -> None:
+    faulthandler.dump_traceback_later(
+        float(os.environ.get("DDP_SCRIPT_TIMEOUT", "480")), exit=True
+    )  # a hang shows where
     out = Path(sys.argv[1])
     paths = [Path(p) for p in sys.argv[2:]]
     items = [

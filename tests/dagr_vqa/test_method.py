@@ -83,12 +83,11 @@ def test_different_videos_score_differently(fitted, videos) -> None:
 
 
 def test_maps_are_cached_at_the_rgb_frame_indices(fitted, videos) -> None:
-    _, _, root = fitted
-    folders = [f for f in (root / "cache" / "maps").glob("*/clip0-*") if f.is_dir()]
-    assert len(folders) == 1
-    names = sorted(p.name for p in folders[0].glob("*.png"))
-    expected = sorted(f"{i:06d}.png" for i in uniform_indices(NUM_FRAMES, 4))
-    assert names == expected
+    method, _, _ = fitted
+    size = (method.config.data.height, method.config.data.width)
+    rgb_indices = [int(i) for i in uniform_indices(NUM_FRAMES, method.config.data.num_frames)]
+    assert all(method._maps.has(v.path, rgb_indices, size) for v in videos)
+    assert not method._maps.has(videos[0].path, list(range(len(rgb_indices))), size)  # not "the first T maps"
 
 
 def test_checkpoint_round_trip_needs_nothing_else(fitted, videos, tmp_path) -> None:
@@ -184,10 +183,9 @@ def test_ddp_validation_covers_every_item_once(videos, tmp_path) -> None:
         sys.executable,
         "-m",
         "torch.distributed.run",
+        "--standalone",
         "--nproc_per_node",
         "2",
-        "--master_port",
-        "0",
         str(script),
         str(out),
         *paths,

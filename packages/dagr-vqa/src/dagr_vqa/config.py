@@ -50,8 +50,9 @@ class SaliencyConfig:
     floor: float = 0.1  # w is clamped below at this value
     remap: str = "max"  # max: w = s/max(s) | seed: the seeds' (2s-1)/max(2s-1)
     checkpoint: str | None = None  # a trained saliency-core checkpoint; None: train the stage
-    stage_preset: str = "full"
-    stage_dataset: str = "dhf1k"
+    stage_preset: str = "full"  # saliency-core preset (tiny | small | full) or YAML file
+    stage_dataset: str = "dhf1k"  # demo-saliency | dhf1k | diem | a manifest CSV
+    stage_data_root: str | None = None  # the dataset's folder (DHF1K, DIEM); None for demo-saliency
 
 
 @dataclass

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dagr_vqa.cache import FeatureCache, MapCache
+from dagr_vqa.cache import FeatureCache
+from saliency_core import SaliencyMapCache
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import VideoDecodeError
 from vqa_core.sampling import uniform_indices
@@ -64,7 +65,7 @@ class ClipDataset(Dataset):
         indices: Sequence[Sequence[int]],
         size: tuple[int, int],
         targets: Sequence[float] | None = None,
-        maps: MapCache | None = None,
+        maps: SaliencyMapCache | None = None,
         augment: ClipAugment | None = None,
         seed: int = 0,
     ) -> None:
@@ -87,7 +88,7 @@ class ClipDataset(Dataset):
         item, idx = self.items[i], self.indices[i]
         clip = read_clip(item.path, idx, size=self.size)
         frames = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float().div_(255.0)
-        maps = torch.from_numpy(self.maps.read(item, idx, self.size)) if self.maps is not None else None
+        maps = self.maps.maps(item.path, idx, self.size) if self.maps is not None else None
         if self.augment is not None:
             seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
             frames, maps = self.augment(frames, maps, seed=seed)

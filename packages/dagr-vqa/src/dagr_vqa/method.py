@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,11 +25,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from dagr_vqa.cache import FeatureCache, MapCache, default_cache_dir, digest, file_identity
+from dagr_vqa.cache import FeatureCache, default_cache_dir, digest
 from dagr_vqa.config import DagrConfig, StrConfig
 from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation, clip_indices
 from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
-from vqa_core.config import config_hash, config_to_dict
+from saliency_core import SaliencyMapCache, load_saliency_model, train_saliency
+from saliency_core import load_config as load_saliency_config
+from vqa_core.config import config_hash, config_to_dict, load_config
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError, VqaError
 from vqa_core.losses import plcc_loss, rank_loss
@@ -56,6 +59,15 @@ def quality_loss(pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_
 
 
 # --------------------------------------------------------------------------- the training task
+
+
+@dataclass(frozen=True)
+class SaliencyStageConfig:
+    """What the `saliency` pretraining stage trains: its config hash keys the cached artifact."""
+
+    saliency: Any  # saliency_core.SaliencyConfig
+    dataset: str
+    data_root: str | None = None
 
 
 class _QualityTask(TrainTask):
@@ -111,7 +123,10 @@ class _SaliencyVQAMethod(Method):
         self.saliency_checkpoint: Path | None = (
             Path(self.config.saliency.checkpoint) if self.config.saliency.checkpoint else None
         )
-        self._saliency_id: str | None = None
+        self._maps: SaliencyMapCache | None = None
+
+    def _active_maps(self) -> SaliencyMapCache | None:
+        return self._maps if self.config.saliency.enabled else None
 
     # -- building blocks ------------------------------------------------------------------
     def _new_model(self, pretrained: bool | None = None) -> SaliencyVQA:
@@ -130,8 +145,6 @@ class _SaliencyVQAMethod(Method):
     # -- saliency stage -------------------------------------------------------------------
     def saliency_stage_config(self) -> Any:
         """The saliency-core training config of the `saliency` pretraining stage."""
-        from saliency_core.config import load_config as load_saliency_config
-
         return load_saliency_config(self.config.saliency.stage_preset)
 
     def pretrain_stages(self) -> list[PretrainStage]:
@@ -139,17 +152,14 @@ class _SaliencyVQAMethod(Method):
         sal = self.config.saliency
         if not sal.enabled or self.saliency_checkpoint is not None:
             return []
-        stage_cfg = self.saliency_stage_config()
-        dataset = sal.stage_dataset
+        stage = SaliencyStageConfig(
+            saliency=self.saliency_stage_config(), dataset=sal.stage_dataset, data_root=sal.stage_data_root
+        )
 
         def build(folder: Path) -> None:
-            from saliency_core import train_saliency
+            train_saliency(stage.saliency, dataset=stage.dataset, data_root=stage.data_root, out_dir=folder)
 
-            train_saliency(stage_cfg, dataset=dataset, out_dir=folder)
-
-        return [
-            PretrainStage(SALIENCY_STAGE, {"config": config_to_dict(stage_cfg), "dataset": dataset}, build)
-        ]
+        return [PretrainStage(SALIENCY_STAGE, stage, build)]
 
     def use_pretrained(self, name: str, folder: Path) -> None:
         if name != SALIENCY_STAGE:
@@ -160,10 +170,10 @@ class _SaliencyVQAMethod(Method):
     def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
         """Use an in-memory saliency-core model (e.g. one just trained in a notebook).
 
-        `identity` keys the map cache; by default it is a digest of the model's weights.
+        `identity` keys the map cache; by default it is a hash of the model's weights and config.
         """
         self.saliency_model = model.to(self.device).eval()
-        self._saliency_id = identity or digest({"weights": _tensor_digest(model)})
+        self._maps = SaliencyMapCache(self.saliency_model, self.cache_dir / "maps", model_id=identity)
 
     def _ensure_saliency_model(self, work_dir: Path | None) -> None:
         if not self.config.saliency.enabled or self.saliency_model is not None:
@@ -183,18 +193,9 @@ class _SaliencyVQAMethod(Method):
                 stage.build(folder)
                 (folder / "complete").write_text("")
             self.saliency_checkpoint = _stage_checkpoint(folder)
-        from saliency_core import load_saliency_model
-
-        self.saliency_model = (
-            load_saliency_model(self.saliency_checkpoint, device="cpu").to(self.device).eval()
-        )
-        self._saliency_id = file_identity(self.saliency_checkpoint)
-
-    def _map_cache(self) -> MapCache | None:
-        if not self.config.saliency.enabled:
-            return None
-        assert self._saliency_id is not None
-        return MapCache(self.cache_dir, self._saliency_id)
+        if not self.saliency_checkpoint.is_file():
+            raise VqaError(f"{self.name}: saliency checkpoint {self.saliency_checkpoint} does not exist")
+        self.use_saliency_model(load_saliency_model(self.saliency_checkpoint, device="cpu"))
 
     # -- data preparation -----------------------------------------------------------------
     def _indices(
@@ -218,27 +219,23 @@ class _SaliencyVQAMethod(Method):
     def _fill_map_cache(
         self, items: Sequence[ManifestItem], indices: Sequence[list[int]], progress: bool
     ) -> None:
-        """Saliency maps for every clip not yet cached (each torchrun rank does its share)."""
-        cache = self._map_cache()
+        """Saliency maps for every clip not yet cached (under torchrun each rank does its share)."""
+        cache = self._maps if self.config.saliency.enabled else None
         if cache is None:
             return
-        todo = [i for i, (it, ix) in enumerate(zip(items, indices)) if not cache.has(it, ix, self._size)]
+        size = self._size
+        todo = [(it, ix) for it, ix in zip(items, indices) if not cache.has(it.path, ix, size)]
         if not todo:
             return
-        ds = ClipDataset([items[i] for i in todo], [indices[i] for i in todo], self._size)
-        size = self._size
 
         def step(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-            from saliency_core import predict_maps
-
-            for j, clip in zip(batch["index"].tolist(), batch["frames"]):
-                maps = predict_maps(model, clip.permute(0, 2, 3, 1))  # (T, H, W, 3) in [0, 1]
-                cache.write(ds.items[j], ds.indices[j], size, maps)
-            return {"done": torch.ones(len(batch["frames"]))}
+            for j in batch["job"].tolist():
+                cache.maps(todo[j][0].path, todo[j][1], size)
+            return {"done": torch.ones(len(batch["job"]))}
 
         predict_dataset(
             self.saliency_model,
-            ds,
+            _Jobs(len(todo)),
             step,
             batch_size=1,
             device=self.device,
@@ -256,7 +253,7 @@ class _SaliencyVQAMethod(Method):
                 "alpha": sal.alpha,
                 "floor": sal.floor,
                 "remap": sal.remap,
-                "model": self._saliency_id if sal.enabled else None,
+                "model": self._maps.model_id if sal.enabled and self._maps is not None else None,
             },
         }
 
@@ -269,7 +266,7 @@ class _SaliencyVQAMethod(Method):
         todo = [i for i, p in enumerate(paths) if not p.is_file()]
         if todo:
             ds = ClipDataset(
-                [items[i] for i in todo], [indices[i] for i in todo], self._size, maps=self._map_cache()
+                [items[i] for i in todo], [indices[i] for i in todo], self._size, maps=self._active_maps()
             )
             todo_paths = [paths[i] for i in todo]
 
@@ -318,7 +315,7 @@ class _SaliencyVQAMethod(Method):
 
         self._ensure_saliency_model(work_dir)
         self._fill_map_cache(train_items + val_items, train_idx + val_idx, progress)
-        maps = self._map_cache()
+        maps = self._active_maps()
 
         trainer_cfg = _replace(
             cfg.trainer, device=str(self.device), progress=cfg.trainer.progress and progress
@@ -370,7 +367,7 @@ class _SaliencyVQAMethod(Method):
         self._ensure_saliency_model(None)
         self._fill_map_cache(items, indices, progress)
         self.model.to(self.device).eval()
-        ds = ClipDataset(items, indices, self._size, maps=self._map_cache())
+        ds = ClipDataset(items, indices, self._size, maps=self._active_maps())
 
         def step(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
             return {"pred": model(batch["frames"], batch.get("maps"))}
@@ -422,12 +419,10 @@ class _SaliencyVQAMethod(Method):
         if self.config.saliency.enabled:
             if "saliency" not in state:
                 raise VqaError(f"{self.name}: checkpoint has saliency on but holds no saliency model")
-            from saliency_core.config import ModelConfig as SalModelConfig
-            from saliency_core.model import SaliencyUNet3D
+            from saliency_core import ModelConfig as SalModelConfig
+            from saliency_core import SaliencyUNet3D
 
-            sal_cfg = dict(state["saliency"]["config"])
-            sal_cfg["channels"] = tuple(sal_cfg["channels"])
-            sal = SaliencyUNet3D(SalModelConfig(**sal_cfg))
+            sal = SaliencyUNet3D(load_config(SalModelConfig, dict(state["saliency"]["config"])))
             sal.load_state_dict(state["saliency"]["model"])
             self.use_saliency_model(sal)
 
@@ -449,6 +444,19 @@ class StrMethod(_SaliencyVQAMethod):
 # --------------------------------------------------------------------------- helpers
 
 
+class _Jobs(torch.utils.data.Dataset):
+    """Job numbers 0..n-1, so predict_dataset can shard arbitrary per-video work over ranks."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, int]:
+        return {"job": i}
+
+
 def _replace(obj: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
@@ -464,13 +472,3 @@ def _stage_checkpoint(folder: Path) -> Path:
     if not found:
         raise ConfigError(f"saliency stage folder {folder} holds no .pt checkpoint")
     return found[0]
-
-
-def _tensor_digest(model: nn.Module) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:24]
