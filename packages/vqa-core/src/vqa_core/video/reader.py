@@ -313,6 +313,7 @@ class _ClipDecoder:
             except av.FFmpegError:
                 return self._reopen_unseekable()
             self.stream.codec_context.flush_buffers()
+            self._counter = -1  # sequential positions mean nothing after a seek
             it = self._frames(after_seek=True)
             first = next(it, None)
             if first is not None and (round(first[0]) <= target or goal == 0):
