@@ -210,3 +210,22 @@ def test_task_checkpoints_are_scoreable_and_cost_survives_full_resume(tmp_path, 
 def _predictions(task_dir: Path) -> list[dict]:
     with open(task_dir / "predictions.csv", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def test_methods_run_separately_into_one_folder_share_the_table(tmp_path, toy_manifest, toy_method):
+    from vqa_core.method import METHODS
+
+    class Other(toy_method):
+        name = "toy-other"
+
+    METHODS.register("toy-other", Other)
+    try:
+        run(settings(tmp_path), toy_manifest)
+        both = run(settings(tmp_path, methods=["toy-other"]), toy_manifest)
+        assert sorted(both["methods"]) == ["toy-other", "toy-ridge"]
+        other_seed = run(
+            settings(tmp_path, methods=["toy-other"], seed=7, run_name="toy-intra-small"), toy_manifest
+        )
+        assert sorted(other_seed["methods"]) == ["toy-other"]  # different splits: not mixed in
+    finally:
+        METHODS.unregister("toy-other")

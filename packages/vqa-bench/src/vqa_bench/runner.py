@@ -245,11 +245,9 @@ class BenchRunner:
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Run every method; returns the run's metrics.json content (also written to disk)."""
-        from vqa_core.method import get_method
+        from vqa_core.method import get_method, list_methods
 
         s = self.settings
-        from vqa_core.method import list_methods
-
         known = set(list_methods())
         classes: dict[str, Any] = {}
         for name in s.methods:
@@ -281,10 +279,12 @@ class BenchRunner:
                 write_text_atomic(self.store.method_dir(name) / "error.txt", traceback.format_exc())
                 outcomes.append(MethodOutcome(name, error=f"{type(err).__name__}: {err}"))
                 self.console.print(f"[red]method {name} failed[/]: {err} (traceback in {name}/error.txt)")
+        entries = self._earlier_methods(run_info, exclude=set(classes))
+        entries.update({o.name: o.entry for o in outcomes if o.entry is not None})
         metrics = {
             **run_info,
             "elapsed_seconds": round(time.perf_counter() - started, 3),
-            "methods": {o.name: o.entry for o in outcomes if o.entry is not None},
+            "methods": entries,
             "failed": {o.name: o.error for o in outcomes if o.error is not None},
         }
         write_json_atomic(self.store.metrics_path, metrics)
@@ -292,6 +292,20 @@ class BenchRunner:
 
         write_text_atomic(self.store.table_path, markdown_table(metrics))
         return metrics
+
+    def _earlier_methods(self, run_info: Mapping[str, Any], exclude: set[str]) -> dict[str, Any]:
+        """Entries of methods run earlier into this run folder with the same settings, so
+        `bench --method str` then `bench --method dagr` end in one table."""
+        out: dict[str, Any] = {}
+        key = _run_key(run_info)
+        for path in sorted(self.store.root.glob("*/metrics.json")):
+            name = path.parent.name
+            if name in exclude or name.startswith("_"):
+                continue
+            entry = _read_json(path)
+            if entry.get("run_key") == key and "results" in entry:
+                out[name] = entry
+        return out
 
     def _run_info(self, tasks: Sequence[Task]) -> dict[str, Any]:
         s = self.settings
@@ -347,7 +361,7 @@ class BenchRunner:
             k: {kk: vv for kk, vv in v.items() if kk != "folder"} for k, v in pretrain.items()
         }
         self._plot(name, results, entry)
-        write_json_atomic(mdir / "metrics.json", entry)
+        write_json_atomic(mdir / "metrics.json", {**entry, "run_key": _run_key(self._run_info(tasks))})
         return entry
 
     def _cost(self, name: str, fitted: Any, chash: str) -> dict[str, Any]:
@@ -525,6 +539,14 @@ def logistic_curve(pred: np.ndarray, mos: np.ndarray) -> Callable[[np.ndarray], 
     except (ValueError, TypeError, VqaError):
         return None
     return None if params is None else (lambda x: logistic4(np.asarray(x, dtype=np.float64), *params))
+
+
+def _run_key(run_info: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that make two methods' results comparable (same data, splits, seeds)."""
+    run = run_info["run"]
+    return {
+        k: run.get(k) for k in ("dataset", "protocol", "config", "splits", "seed", "task_seeds", "zero_shot")
+    }
 
 
 def _summarise_history(history: Any) -> dict[str, Any]:
