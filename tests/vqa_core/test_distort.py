@@ -136,9 +136,11 @@ def test_odd_sized_pyramid_input_keeps_its_size():
     assert np.all(np.abs(out.astype(int) - 100) <= 1)  # a flat image stays flat
 
 
-def test_non_integer_rate_is_kept(tmp_path):
-    src = make_video(tmp_path / "ntsc.mp4", num_frames=12, height=32, width=48, fps=30000 / 1001)
-    out = apply(src, tmp_path / "ntsc_v10.mp4", 10)
+@pytest.mark.parametrize(("fps", "version"), [(30000 / 1001, 10), (7.0, 2)])
+def test_source_rate_is_kept(tmp_path, fps, version):
+    """NTSC through minterpolate; 7 fps, which MPEG-2 bitstreams cannot code, through MPEG-2."""
+    src = make_video(tmp_path / "src.mp4", num_frames=12, height=32, width=48, fps=fps)
+    out = apply(src, tmp_path / f"src_v{version:02d}.mp4", version)
     with av.open(str(out)) as c:
-        assert Fraction(c.streams.video[0].average_rate) == Fraction(30000, 1001)
+        assert Fraction(c.streams.video[0].average_rate) == Fraction(fps).limit_denominator(1001)
     assert probe(out, exact=True).num_frames == 12

@@ -20,7 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vqa_core.errors import VideoDecodeError
+from vqa_core.errors import VideoDecodeError, VqaError
 
 __all__ = [
     "LOSSLESS_H264",
@@ -127,6 +127,8 @@ def write_frames(
             for packet in stream.encode():
                 container.mux(packet)
         os.replace(tmp, dst)
+    except av.FFmpegError as err:
+        raise VqaError(f"{dst}: cannot encode with {codec} at {rate} fps, options {opts} ({err})") from err
     finally:
         tmp.unlink(missing_ok=True)
     return dst

@@ -31,7 +31,9 @@ def mpeg2(src: str | Path, dst: str | Path, level: int) -> Path:
     """Versions 1-3: MPEG-2 at a fixed quantiser (qscale 1 / 20 / 30), no rate control."""
     qscale = _check_level(level, _MPEG2_QSCALE, "mpeg2")
     frames, rate = read_yuv_frames(src)
-    return write_frames(dst, frames, rate, "mpeg2video", qscale=qscale)
+    # MPEG-2 bitstreams only code a few frame rates; "experimental" lets the encoder write the
+    # nearest one in the bitstream while the mp4 timestamps keep the source's true rate.
+    return write_frames(dst, frames, rate, "mpeg2video", {"strict": "experimental"}, qscale=qscale)
 
 
 def h264(src: str | Path, dst: str | Path, level: int) -> Path:
