@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -224,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
             for spec in (c for c in CLIPS if c.name in args.clips):
                 path = generate(spec, folder, progress)
                 results.append(bench(path, spec, args.frames, args.size_hw, args.repeats, progress))
-    table = Table(title=f"{args.frames} uniform frames at {args.size}, median of {args.repeats} (interleaved)")
+    load = os.getloadavg()
+    table = Table(
+        title=f"{args.frames} uniform frames at {args.size}, median of {args.repeats} (interleaved); "
+        f"{os.cpu_count()} CPUs, load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
+    )
     for col in (
         "clip", "frames", "full decode s", "naive RGB s", "read_clip s", "read/full", "per-repeat range", "aim",
         "read/naive", "CPU read/full",
@@ -245,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     console.print(table)
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+        doc = {"cpus": os.cpu_count(), "load_average_at_end": load, "results": [asdict(r) for r in results]}
+        args.json.write_text(json.dumps(doc, indent=2))
     return 0
 
 
