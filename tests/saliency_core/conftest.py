@@ -56,11 +56,33 @@ def build_demo_layout(root: Path, splits: dict[str, str], num_frames: int = 10, 
     return base
 
 
+def _single_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread while these tests run: on the shared 2-core machine, OpenMP threads
+    spin against other processes and make tiny 3D convs 20x slower. Restored afterwards."""
+    yield from _single_thread()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread_module():
+    """`one_torch_thread` for module-scoped fixtures (they are set up before function fixtures)."""
+    yield from _single_thread()
+
+
 @pytest.fixture(scope="session")
 def demo_saliency_root(tmp_path_factory) -> Path:
-    """Folder holding demo-saliency/: 3 train, 1 val, 1 test clips of 10 frames at 32 x 48."""
+    """Folder holding demo-saliency/: 3 train, 2 val, 1 test clips of 10 frames at 32 x 48."""
     root = tmp_path_factory.mktemp("salroot")
-    build_demo_layout(root, {"c0": "train", "c1": "train", "c2": "train", "c3": "val", "c4": "test"})
+    build_demo_layout(root, {"c0": "train", "c1": "train", "c2": "train", "c3": "val", "c4": "test", "c5": "val"})
     return root
 
 

@@ -34,7 +34,7 @@ def test_demo_layout_splits_and_alignment(demo_saliency_root, square_position):
     manifest = build_manifest("demo-saliency", demo_saliency_root)
     splits = make_saliency_splits(manifest)
     assert [i.video_id for i in splits.train] == ["c0", "c1", "c2"]
-    assert [i.video_id for i in splits.val] == ["c3"] and [i.video_id for i in splits.test] == ["c4"]
+    assert [i.video_id for i in splits.val] == ["c3", "c5"] and [i.video_id for i in splits.test] == ["c4"]
     config = tiny(**{"data.augment": False, "data.frame_stride": 2})
     ds = SaliencyClipDataset(splits.train, config, train=True, with_fixations=True)
     assert len(ds) == 3

@@ -27,7 +27,8 @@ class ConcatRegisters(nn.Module):
         super().__init__()
         self.num_registers = num_registers
         self.tokens = nn.Parameter(torch.empty(1, num_registers, token_dim, 1, 1))
-        nn.init.normal_(self.tokens)
+        if not self.tokens.is_meta:  # a meta build (counting parameters) has no values to draw
+            nn.init.normal_(self.tokens)
         self.proj = nn.Conv3d(token_dim, num_registers, kernel_size=1)
 
     @property
@@ -61,7 +62,8 @@ class AttentionRegisters(nn.Module):
             raise ValueError(f"token_dim={token_dim} must be divisible by attention heads={heads}")
         self.num_registers = num_registers
         self.tokens = nn.Parameter(torch.empty(1, num_registers, token_dim))
-        nn.init.normal_(self.tokens, std=0.02)
+        if not self.tokens.is_meta:
+            nn.init.normal_(self.tokens, std=0.02)
         # normalise each voxel's channels first: bottleneck activations can be tiny next to a
         # linear layer's bias, which would make the tokens blind to the input
         self.norm_feat = nn.LayerNorm(channels)

@@ -46,8 +46,10 @@ def load_manifest(data: str | Path | Manifest, data_root: str | Path | None = No
         return data
     text = str(data)
     if text == DEMO:
-        root = demo_saliency_root(data_root)
-        return build_manifest(DEMO, root)
+        built = data_root is not None and any(
+            (Path(data_root) / sub / "manifest.csv").is_file() for sub in (DEMO, ".")
+        )
+        return build_manifest(DEMO, data_root if built else demo_saliency_root(data_root))
     if text.endswith(".csv"):
         path = Path(text)
         if not path.is_file():
