@@ -118,7 +118,8 @@ def probe_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[Path, Any]], l
         try:
             info = probe(path)
         except VideoDecodeError as err:
-            skipped.append(ScoreRow(str(path), "skipped", reason=_one_line(err)))
+            reason = _one_line(err).removeprefix(f"{path}: ")  # the row names the file already
+            skipped.append(ScoreRow(str(path), "skipped", reason=reason))
             continue
         if not info.num_frames:
             skipped.append(ScoreRow(str(path), "skipped", reason="no decodable video frames"))
@@ -290,6 +291,8 @@ def _print_rows(rows: Sequence[ScoreRow], skipped: Sequence[ScoreRow]) -> None:
             r.status if r.status == "ok" else f"{r.status}: {r.reason}",
         )
     console = Console()
+    if not console.is_terminal:  # piped or logged: full paths, no squeezing into 80 columns
+        console = Console(width=max(160, max((len(r.path) for r in rows), default=0) + 70))
     console.print(table)
     if skipped:
         err = Console(stderr=True)
