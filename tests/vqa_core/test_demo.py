@@ -286,3 +286,17 @@ def test_concurrent_builds_wait_for_each_other(tmp_path):
     assert folders[0] == folders[1]
     assert len(_read_manifest(folders[0] / "manifest.csv")) == 2
     assert not list(folders[0].glob(".*.partial"))
+
+
+def test_older_builder_output_is_rebuilt(tmp_path):
+    import json
+
+    cfg = SaliencyDemoConfig(num_clips=1, height=48, width=64, num_frames=2)
+    folder = ensure_demo_saliency(tmp_path, cfg, progress=False)
+    spec = json.loads((folder / "build.json").read_text())
+    (folder / "build.json").write_text(json.dumps({**spec, "builder": spec["builder"] - 1}))
+    stale = folder / "clip000" / "maps" / frame_name(0)
+    stale.write_bytes(b"stale")
+    with pytest.warns(UserWarning, match="older version"):
+        ensure_demo_saliency(tmp_path, cfg, progress=False)
+    assert np.asarray(Image.open(stale)).shape == (48, 64)

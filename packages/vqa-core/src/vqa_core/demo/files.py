@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,9 +27,20 @@ def write_text_atomic(path: Path, text: str) -> None:
 def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: Iterable[str]) -> None:
     """Make `folder` hold a build of `spec`: refuse a different one unless `force`, which deletes `owned` entries.
 
-    Only the entries the builder itself writes (`owned`) are ever deleted, never the folder.
+    A build of the same request by an older builder (spec key "builder") is rebuilt without
+    asking: its files are stale. Only the entries the builder itself writes (`owned`) are
+    ever deleted, never the folder.
     """
     spec_path = folder / "build.json"
+    if not force and spec_path.is_file():
+        built = json.loads(spec_path.read_text())
+        same_request = _without_builder(built) == _without_builder(spec)
+        if same_request and built.get("builder") != spec.get("builder"):
+            # Same request, older builder code: its files are stale by definition, rebuild them.
+            warnings.warn(
+                f"{folder} was built by an older version of the demo builder; rebuilding it", stacklevel=3
+            )
+            force = True
     if force and folder.is_dir():
         for name in (*owned, "build.json"):
             target = folder / name
@@ -45,6 +57,10 @@ def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: 
             )
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(spec_path, json.dumps(spec, indent=1))
+
+
+def _without_builder(spec: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in spec.items() if k != "builder"}
 
 
 @contextmanager
