@@ -174,8 +174,9 @@ def test_force_rebuilds(tmp_path):
 def test_bad_demo_config_is_rejected(tmp_path):
     with pytest.raises(ConfigError):
         build_demo(tmp_path, DemoConfig(versions=[1, 2]), progress=False)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"1\.\.20 scenes"):
         build_demo(tmp_path, DemoConfig(num_scenes=999), progress=False)
+    assert not (tmp_path / "demo").exists()  # refused before touching the disk
 
 
 # --- demo-saliency ---------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ class DemoConfig:
             raise ConfigError(
                 f"demo clips need at least 8 frames (frame-rate drop by 4), got {self.num_frames}"
             )
+        scene_specs(self.num_scenes)  # raises on a count outside the catalogue
         if 0 not in self.versions:
             raise ConfigError("the demo needs version 0 (pristine): it is every label's reference")
         for v in self.versions:
