@@ -260,7 +260,10 @@ class _SaliencyVQAMethod(Method):
     def _fill_feature_cache(
         self, model: SaliencyVQA, items: Sequence[ManifestItem], indices: Sequence[list[int]], progress: bool
     ) -> list[Path]:
-        cache = FeatureCache(self.cache_dir, digest({"trunk": backbone_identity(self.config.model)}))
+        trunk = {"trunk": backbone_identity(self.config.model)}
+        if not self.config.model.pretrained:  # a random-init trunk is defined by the seed it was drawn with
+            trunk["seed"] = self.config.trainer.seed
+        cache = FeatureCache(self.cache_dir, digest(trunk))
         settings = self._feature_settings()
         paths = [cache.path(it, ix, settings) for it, ix in zip(items, indices)]
         todo = [i for i, p in enumerate(paths) if not p.is_file()]
