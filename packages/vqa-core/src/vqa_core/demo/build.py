@@ -149,9 +149,11 @@ def _build_scene(spec: SceneSpec, cfg: DemoConfig, videos: Path, scores: dict, s
         )
     for version in sorted(cfg.versions):
         row_spec = version_spec(version)
-        video_id = f"{spec.scene_id}_v{version:02d}"
         path = videos / distorted_name(spec.scene_id, version)
-        if version and not _is_complete(path, cfg):
+        video_id = path.stem
+        # A version older than its pristine was derived from a previous pristine: redo it.
+        stale = version and path.is_file() and path.stat().st_mtime_ns < pristine_path.stat().st_mtime_ns
+        if version and (stale or not _is_complete(path, cfg)):
             step(f"{spec.scene_id}: {row_spec.description}", advance=0)
             apply(pristine_path, path, version)
         q = _score(scores, video_id, pristine_path, path, version)
