@@ -1,0 +1,236 @@
+"""Configuration of SC-VQA: dataclasses, and the tiny / small / full presets as data.
+
+`full` is the seed's network (seed_audit.md §3.3: Conv2d(4->256) + BN + ReLU + 8x8 pool, LSTM
+16384->256, temporal attention, 128-D embedding, regressor 128-64-32-1) and its optimisation
+(Adam 1e-4, batch 4 x accumulation 4, clip-norm 5, cosine to 1e-8), with the bugs of §6 fixed:
+the saliency map enters as a real 4th channel, maps are sampled at the RGB frame indices, the two
+views are augmented clip-consistently and jointly with the map, and the model is selected on
+validation SRCC (the seed selected on a loss mix). `small` runs the embedded `demo` benchmark on a
+2-core CPU; `tiny` is for tests.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+
+from vqa_core.errors import ConfigError
+from vqa_core.train.train_config import TrainConfig as TrainerConfig
+from vqa_core.transforms import ClipAugmentConfig
+
+SIZES = ("tiny", "small", "full")
+FUSIONS = ("channel", "weight")
+MAP_SOURCES = ("model", "folder")
+
+
+@dataclass
+class ModelConfig:
+    """The encoder (per-frame conv, LSTM, temporal attention, embedding) and the regressor."""
+
+    conv_channels: int = 256
+    pool_size: int = 8  # adaptive average pool to pool_size x pool_size per frame
+    hidden: int = 256  # LSTM width
+    embed_dim: int = 128
+    dropout: float = 0.6  # before the embedding layer (seed 0.6)
+    regressor_hidden: list[int] = field(default_factory=lambda: [64, 32])
+    regressor_dropout: float = 0.5  # after the regressor's last hidden layer (seed 0.5)
+    input_norm: str = "imagenet"  # imagenet: RGB standardised with ImageNet stats | none
+
+
+@dataclass
+class SaliencyConfig:
+    """How saliency enters the network, and where the maps come from.
+
+    `fusion="channel"` appends the map as a 4th input channel (the seed's intent); `"weight"` is
+    the STR/DAGR multiplicative blend x' = (1-alpha) x + alpha x w (seed_audit §8.4). Maps are
+    always taken at the RGB frames' indices.
+
+    `source="model"`: a saliency-core UNet3D computes the maps, from `checkpoint`, or, without one,
+    from the `saliency` pretraining stage (preset `stage_preset` trained on `stage_dataset`, keyed by
+    its config hash). With `cache=true` the maps are stored on disk per (video, indices, size, model);
+    with `cache=false` they are computed on the fly in the data loader, nothing written.
+    `source="folder"`: precomputed maps `<maps_dir>/<video_id>/<frame index>.png` (saliency-core's
+    `write_maps` layout), resized to the frame size.
+    """
+
+    enabled: bool = True
+    fusion: str = "channel"  # channel | weight
+    alpha: float = 0.5  # weight fusion only
+    floor: float = 0.1  # weight fusion only: w is clamped below at this value
+    source: str = "model"  # model | folder
+    cache: bool = True
+    maps_dir: str | None = None
+    checkpoint: str | None = None
+    stage_preset: str = "full"
+    stage_dataset: str = "dhf1k"
+    stage_data_root: str | None = None
+
+
+@dataclass
+class DataConfig:
+    """Clip sampling: `num_frames` uniform indices, decoded straight to height x width."""
+
+    num_frames: int = 8
+    height: int = 224
+    width: int = 224
+    cache_clips: bool = False  # keep decoded uint8 clips in memory (small datasets, many epochs)
+
+
+@dataclass
+class LossConfig:
+    """Total = MSE(regressor(mean of the two views' embeddings), target) + contrastive_weight * NT-Xent."""
+
+    contrastive_weight: float = 0.1  # lambda; 0 gives the regression-only ablation
+    tau: float = 0.1
+
+
+def _sc_augment(**kw) -> ClipAugmentConfig:
+    """The seed's recipe (RandomResizedCrop scale 0.2-1, flip, ColorJitter 0.4) made clip-consistent.
+
+    The crop is resized back to the decoded size (`size=None`). The seed also flipped vertically;
+    vqa_core's ClipAugment has no vertical flip, so that part is dropped.
+    """
+    base = {
+        "size": None,
+        "crop": True,
+        "scale": (0.2, 1.0),
+        "hflip_p": 0.5,
+        "jitter_p": 0.8,
+        "brightness": 0.4,
+        "contrast": 0.4,
+        "saturation": 0.4,
+        "hue": 0.0,
+    }
+    base.update(kw)
+    return ClipAugmentConfig(**base)
+
+
+@dataclass
+class ScConfig:
+    """Everything one SC-VQA run needs; a checkpoint stores it whole."""
+
+    size: str = "full"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    saliency: SaliencyConfig = field(default_factory=SaliencyConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: ClipAugmentConfig = field(default_factory=_sc_augment)
+    loss: LossConfig = field(default_factory=LossConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    @classmethod
+    def presets(cls) -> dict[str, ScConfig]:
+        """Size presets, for `vqa_core.config.load_config(ScConfig, "small")`."""
+        return PRESETS
+
+    def __post_init__(self) -> None:
+        sal, m = self.saliency, self.model
+        if sal.fusion not in FUSIONS:
+            raise ConfigError(f"saliency.fusion={sal.fusion!r}; choose one of {list(FUSIONS)}")
+        if sal.source not in MAP_SOURCES:
+            raise ConfigError(f"saliency.source={sal.source!r}; choose one of {list(MAP_SOURCES)}")
+        if sal.enabled and sal.source == "folder" and not sal.maps_dir:
+            raise ConfigError(
+                "saliency.source=folder needs saliency.maps_dir (a folder of <video_id>/ map folders)"
+            )
+        if not 0.0 <= sal.alpha <= 1.0:
+            raise ConfigError(f"saliency.alpha={sal.alpha} must lie in [0, 1]")
+        if m.input_norm not in ("imagenet", "none"):
+            raise ConfigError(f"model.input_norm={m.input_norm!r}; choose 'imagenet' or 'none'")
+        for name in ("conv_channels", "pool_size", "hidden", "embed_dim"):
+            if getattr(m, name) < 1:
+                raise ConfigError(f"model.{name} must be >= 1, got {getattr(m, name)}")
+        if self.loss.contrastive_weight < 0:
+            raise ConfigError(f"loss.contrastive_weight={self.loss.contrastive_weight} must be >= 0")
+        if self.loss.tau <= 0:
+            raise ConfigError(f"loss.tau={self.loss.tau} must be > 0")
+        if self.data.num_frames < 1:
+            raise ConfigError(f"data.num_frames must be >= 1, got {self.data.num_frames}")
+
+    @property
+    def in_channels(self) -> int:
+        """Input channels of the per-frame conv: RGB, plus the map when it is a channel."""
+        return 4 if self.saliency.enabled and self.saliency.fusion == "channel" else 3
+
+
+def _full() -> ScConfig:
+    trainer = TrainerConfig(
+        epochs=2000,
+        batch_size=4,
+        grad_accum=4,
+        drop_last=True,
+        val_batch_size=8,
+        optimizer="adam",
+        lr=1e-4,
+        min_lr_ratio=1e-8 / 1e-4,
+        clip_grad_norm=5.0,
+        num_workers=4,
+        select_metric="srcc",
+        patience=100,
+    )
+    return ScConfig(size="full", trainer=trainer)
+
+
+def _small() -> ScConfig:
+    # the demo on a 2-core CPU: narrower conv, 4x4 pool, 96x160 frames kept in memory
+    return ScConfig(
+        size="small",
+        model=ModelConfig(conv_channels=64, pool_size=4, hidden=128, embed_dim=64, dropout=0.3),
+        saliency=SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency"),
+        data=DataConfig(num_frames=8, height=96, width=160, cache_clips=True),
+        augment=_sc_augment(scale=(0.5, 1.0)),
+        trainer=TrainerConfig(
+            epochs=30,
+            batch_size=8,
+            val_batch_size=16,
+            optimizer="adam",
+            lr=1e-3,
+            min_lr_ratio=0.01,
+            clip_grad_norm=5.0,
+            select_metric="srcc",
+        ),
+    )
+
+
+def _tiny() -> ScConfig:
+    return ScConfig(
+        size="tiny",
+        model=ModelConfig(
+            conv_channels=8,
+            pool_size=2,
+            hidden=16,
+            embed_dim=8,
+            dropout=0.1,
+            regressor_hidden=[8, 4],
+            regressor_dropout=0.1,
+        ),
+        saliency=SaliencyConfig(stage_preset="tiny", stage_dataset="demo-saliency"),
+        data=DataConfig(num_frames=4, height=48, width=64),
+        augment=_sc_augment(scale=(0.5, 1.0)),
+        trainer=TrainerConfig(
+            epochs=2,
+            batch_size=4,
+            val_batch_size=4,
+            optimizer="adam",
+            lr=1e-3,
+            min_lr_ratio=0.01,
+            clip_grad_norm=5.0,
+            progress=False,
+        ),
+    )
+
+
+PRESETS: dict[str, ScConfig] = {"full": _full(), "small": _small(), "tiny": _tiny()}
+
+
+def preset(size: str = "full") -> ScConfig:
+    """A fresh copy of a preset, safe to modify."""
+    if size not in PRESETS:
+        raise ConfigError(f"unknown SC-VQA size {size!r}; choose one of {list(PRESETS)}")
+    return copy.deepcopy(PRESETS[size])
+
+
+def with_contrastive(cfg: ScConfig, weight: float) -> ScConfig:
+    """A copy of `cfg` with the NT-Xent weight lambda set (0: the regression-only ablation)."""
+    out = copy.deepcopy(cfg)
+    out.loss = replace(out.loss, contrastive_weight=float(weight))
+    return out

@@ -1,0 +1,161 @@
+"""The clips SC-VQA trains on: RGB frames and saliency maps at the same frame indices, in two views.
+
+The seed took the first 8 of 40 maps while the frames were linspace-sampled, and augmented every
+frame and every map independently (seed_audit §3.2, §6 items 8-9). Here one list of indices per
+video fixes both frames and maps, and each view draws one crop / flip / jitter for the whole clip,
+applied to the frames and (geometry only) to the maps. The two views of an item use different
+draws, derived from (seed, epoch, index, view), so they differ from each other yet a resumed run
+sees the same pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from vqa_core.datasets import ManifestItem
+from vqa_core.datasets.torch_dataset import raw_format_of
+from vqa_core.errors import DatasetError, VideoDecodeError
+from vqa_core.sampling import uniform_indices
+from vqa_core.transforms import ClipAugment, resize_frames
+from vqa_core.video import probe, read_clip
+
+
+def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
+    """The `num_frames` uniform (linspace) frame indices of a video, as in the paper."""
+    known = item.extra.get("num_frames") if item.extra else None
+    if isinstance(known, int | float) and known > 0:
+        total = int(known)
+    else:
+        total = int(probe(item.path, raw=raw_format_of(item)).num_frames)
+    if total <= 0:
+        raise VideoDecodeError(f"{item.path}: the video reports no frames")
+    return [int(i) for i in uniform_indices(total, num_frames)]
+
+
+class MapSource(Protocol):
+    """Saliency maps (T, H, W) float in [0, 1] of `item` at frame `indices`, aligned with `clip`."""
+
+    def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor: ...
+
+
+class CachedModelMaps:
+    """Maps from saliency-core's on-disk `SaliencyMapCache` (computed once per video, indices, size, model)."""
+
+    def __init__(self, cache: Any, size: tuple[int, int]) -> None:
+        self.cache = cache
+        self.size = (int(size[0]), int(size[1]))
+
+    def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
+        return self.cache.maps(item.path, list(indices), self.size)
+
+
+class OnTheFlyMaps:
+    """Maps computed from the decoded clip by a saliency model, nothing stored (`saliency.cache=false`)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
+        from saliency_core import predict_maps
+
+        return predict_maps(self.model, clip)
+
+
+class FolderMaps:
+    """Precomputed maps `<root>/<video_id>/<frame index>.png`, resized to the clip's size."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(f"saliency.maps_dir {self.root} is not a folder")
+
+    def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
+        from saliency_core import read_maps
+
+        folder = self.root / str(item.video_id)
+        if not folder.is_dir():
+            raise DatasetError(
+                f"no saliency maps for {item.video_id} ({item.path}): expected the folder {folder} "
+                "holding <frame index>.png maps"
+            )
+        maps, _ = read_maps(folder, [int(i) for i in indices])
+        return resize_frames(torch.from_numpy(maps), tuple(clip.shape[1:3])).clamp_(0.0, 1.0)
+
+
+class ScClipDataset(Dataset):
+    """Items as `frames` float (T, 3, H, W) in [0, 1], `maps` (T, H, W) when a map source is given,
+    `target` and `index`; with `augment`, `frames` (2, T, 3, H, W) and `maps` (2, T, H, W): two views.
+
+    `cache_clips` keeps each decoded clip (and its maps) in memory, which pays off when many epochs
+    run over a small dataset; each DataLoader worker holds its own copy. A video that fails to decode
+    raises `VideoDecodeError` naming the file (the method drops unreadable videos before training).
+    """
+
+    def __init__(
+        self,
+        items: Sequence[ManifestItem],
+        indices: Sequence[Sequence[int]],
+        size: tuple[int, int],
+        targets: Sequence[float] | None = None,
+        maps: MapSource | None = None,
+        augment: ClipAugment | None = None,
+        seed: int = 0,
+        cache_clips: bool = False,
+    ) -> None:
+        if len(indices) != len(items):
+            raise ValueError(f"{len(items)} items but {len(indices)} index lists")
+        self.items = list(items)
+        self.indices = [[int(i) for i in ix] for ix in indices]
+        self.size = (int(size[0]), int(size[1]))
+        self.targets = list(targets) if targets is not None else [float("nan")] * len(self.items)
+        self.maps = maps
+        self.augment = augment
+        self.seed = int(seed)
+        self.epoch = 0
+        self.cache_clips = cache_clips
+        self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def view_seed(self, index: int, view: int) -> int:
+        """The augmentation seed of one view of one item in the current epoch."""
+        return int(np.random.SeedSequence([self.seed, self.epoch, index, view]).generate_state(1)[0])
+
+    def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Unaugmented frames (T, 3, H, W) float in [0, 1] and maps (T, H, W) of item i."""
+        if i in self._memory:
+            frames_u8, maps = self._memory[i]
+        else:
+            item, idx = self.items[i], self.indices[i]
+            clip = read_clip(item.path, idx, size=self.size, raw=raw_format_of(item))
+            maps = self.maps(item, idx, clip).float() if self.maps is not None else None
+            frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
+            if self.cache_clips:
+                self._memory[i] = (frames_u8, maps)
+        frames = frames_u8.permute(0, 3, 1, 2).float().div_(255.0)
+        return frames, (maps.clone() if maps is not None else None)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        frames, maps = self.clip(i)
+        out: dict[str, Any] = {"target": torch.tensor(self.targets[i], dtype=torch.float32), "index": i}
+        if self.augment is not None:
+            views = [self.augment(frames, maps, seed=self.view_seed(i, v)) for v in (0, 1)]
+            out["frames"] = torch.stack([f for f, _ in views]).contiguous()
+            if maps is not None:
+                out["maps"] = torch.stack([m for _, m in views]).contiguous()
+        else:
+            out["frames"] = frames.contiguous()
+            if maps is not None:
+                out["maps"] = maps.contiguous()
+        return out
