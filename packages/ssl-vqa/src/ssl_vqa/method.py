@@ -1,0 +1,420 @@
+"""SSL-VQA and QASA-VQA as vqa-core Methods: fit / predict / save / load.
+
+`fit(train, val, work_dir)`:
+1. the training split is partitioned into labelled and unlabelled videos (`semi.labelled`,
+   seeded); only the labelled part's MOS is used (targets, calibration);
+2. both trunks start from ST-VQRL: the `stvqrl` pretraining stage (keyed by its config hash,
+   built by the bench runner or here, then reused), or the authors' released ST-VQRL file
+   (`stvqrl.init_from`); `init_from` then loads a released SSL-VQA / QASA-VQA model on top;
+3. SSL-VQA only: pristine reference cubes are cut from `niqe.reference_dir` or from the
+   pristine (version 0) training videos;
+4. vqa-core's Trainer trains the dual model on `PairedDataset` (labelled + unlabelled per item)
+   with `dual_model_loss`, selecting on the validation SRCC of the primary model;
+5. the reference Gaussian is fitted (SSL-VQA), the two models' score statistics on the labelled
+   videos fix the combination (`combine`), and a logistic maps the combined score to MOS.
+
+`semi.labelled` is also the `--labelled` of `vqa ssl fit` (a count or a fraction).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssl_vqa.config import QasaConfig, SslConfig
+from ssl_vqa.data import PairedDataset, TestDataset, collate_batch, collate_test
+from ssl_vqa.dual_loss import dual_model_loss
+from ssl_vqa.model import DualModel, build_dual_model
+from ssl_vqa.partition import Partition, partition_items
+from ssl_vqa.released import load_released_dual
+from vqa_core.config import config_hash
+from vqa_core.datasets import ManifestItem
+from vqa_core.errors import ConfigError, DatasetError, VqaError
+from vqa_core.losses import plcc_loss
+from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
+from vqa_core.metrics import quality_metrics
+from vqa_core.train import Trainer, TrainTask, barrier, init_distributed, predict_dataset
+
+log = logging.getLogger(__name__)
+
+STVQRL_STAGE = "stvqrl"
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".yuv", ".m4v", ".mpg", ".ts", ".flv")
+
+
+def clip_input_size(cfg: Any) -> int | None:
+    """CLIP's input size for a QasaConfig (None for SSL-VQA), without building the model."""
+    clip_cfg = getattr(cfg, "clip", None)
+    if clip_cfg is None:
+        return None
+    if clip_cfg.arch == "custom":
+        size = clip_cfg.custom["vision_cfg"]["image_size"]
+        return int(size[0] if isinstance(size, list | tuple) else size)
+    import open_clip
+
+    model_cfg = open_clip.get_model_config(clip_cfg.arch)
+    if model_cfg is None:
+        raise ConfigError(f"clip.arch {clip_cfg.arch!r} is not an open_clip model; see open_clip.list_models()")
+    size = model_cfg["vision_cfg"]["image_size"]
+    return int(size[0] if isinstance(size, list | tuple) else size)
+
+
+class _DualTask(TrainTask):
+    """Model, loss and batch function handed to vqa-core's Trainer."""
+
+    def __init__(self, method: SslMethod) -> None:
+        self.method = method
+        self.collate_fn = collate_batch
+
+    def build_model(self) -> nn.Module:
+        return self.method._initial_model()
+
+    def param_groups(self, model: nn.Module):
+        opt = self.method.config.optim
+        groups = [
+            {"params": list(model.primary.backbone.parameters()), "lr": opt.backbone_lr,
+             "weight_decay": opt.weight_decay},
+            {"params": list(model.primary.head.parameters()), "lr": opt.head_lr, "weight_decay": opt.weight_decay},
+        ]
+        if model.auxiliary is not None:
+            aux = [p for p in model.auxiliary.parameters() if p.requires_grad]
+            groups.append({"params": aux, "lr": opt.aux_lr, "weight_decay": opt.aux_weight_decay})
+        return groups
+
+    def training_step(self, model: nn.Module, batch: Any):
+        target = batch.get("target")
+        if target is None or target.numel() < 2:  # every video of the batch failed to decode
+            zero = sum(p.sum() for p in model.parameters() if p.requires_grad) * 0.0
+            return zero, {"skipped": 1.0}
+        out = model(batch)
+        semi = self.method.config.semi
+        lab, unl = out["l"], out.get("u")
+        if lab.aux_v is None:  # primary alone on the labelled part (the supervised baseline)
+            loss = plcc_loss(lab.primary_v, target) + semi.w_cons * plcc_loss(lab.primary_v, lab.primary_w)
+            return loss, {"sup_primary": float(loss.detach())}
+        return dual_model_loss(lab, target, unl, w_cons=semi.w_cons, w_stab=semi.w_stab, transfer=semi.transfer)
+
+    def validation_step(self, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+        clips = batch["clips"]
+        b, k = clips.shape[:2]
+        pred = model.primary(clips.reshape(b * k, *clips.shape[2:])).reshape(b, k).mean(dim=1)
+        return {"pred": pred, "target": batch["target"]}
+
+    def validation_metrics(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+        try:
+            m = quality_metrics(outputs["pred"], outputs["target"])
+        except (ValueError, TypeError):
+            return {"srcc": float("nan"), "n": float(len(outputs["pred"]))}
+        return {k: float(v) for k, v in m.items() if isinstance(v, int | float)}
+
+
+class SslMethod(Method):
+    """SSL-VQA: Swin3D + VQAHead primary, NIQE-like Swin3D auxiliary, dual-model SSL."""
+
+    name: ClassVar[str] = "ssl"
+    config_class: ClassVar[type] = SslConfig
+
+    def __init__(self, config: Any = None, device: str | torch.device = "auto") -> None:
+        super().__init__(config, device)
+        self.model: DualModel | None = None
+        self.stvqrl_artifact: Path | None = None
+        self.combine_stats: dict[str, float] = {"mean_p": 0.0, "std_p": 1.0, "mean_a": 0.0, "std_a": 1.0}
+        self.partition: Partition | None = None
+        self._reference_cubes: torch.Tensor | None = None
+
+    # -- building blocks --------------------------------------------------------------------
+    @property
+    def _supervised_only(self) -> bool:
+        return self.config.semi.unlabelled_per_labelled == 0 and self.config.combine.mode == "primary"
+
+    def _new_model(self, pretrained: bool | None = None) -> DualModel:
+        model = build_dual_model(self.config, pretrained)
+        if self._supervised_only:
+            model.auxiliary = None
+        return model
+
+    def _initial_model(self) -> DualModel:
+        """Fresh dual model with the ST-VQRL (and released) initialisation, references attached."""
+        cfg = self.config
+        model = self._new_model()
+        if cfg.init == "stvqrl":
+            self._load_stvqrl(model)
+        if cfg.init_from:
+            load_released_dual(cfg.init_from, model)
+        if self._reference_cubes is not None and model.kind == "niqe" and model.auxiliary is not None:
+            model.set_reference_cubes(self._reference_cubes)
+        return model
+
+    def _trunks(self, model: DualModel) -> list[nn.Module]:
+        trunks = [model.primary.backbone]
+        if model.kind == "niqe" and model.auxiliary is not None:
+            trunks.append(model.auxiliary.backbone)
+        return trunks
+
+    def _load_stvqrl(self, model: DualModel) -> None:
+        released = self.config.stvqrl.init_from
+        if released:
+            from st_vqrl.released import load_released_checkpoint
+
+            for trunk in self._trunks(model):
+                load_released_checkpoint(released, trunk)
+            return
+        if self.stvqrl_artifact is None:
+            raise VqaError(
+                f"{self.name}: init 'stvqrl' needs the ST-VQRL stage; run fit (which builds it), give "
+                "stvqrl.init_from (the released checkpoint), or set init: random"
+            )
+        state = torch.load(self.stvqrl_artifact, map_location="cpu", weights_only=True)
+        for trunk in self._trunks(model):
+            trunk.load_state_dict(state["backbone"], strict=True)
+
+    # -- the ST-VQRL stage ------------------------------------------------------------------
+    def pretrain_stages(self) -> list[PretrainStage]:
+        cfg = self.config
+        if cfg.init != "stvqrl" or cfg.stvqrl.init_from:
+            return []
+        stage_cfg = cfg.stvqrl
+
+        def build(folder: Path) -> None:
+            from st_vqrl.pretrain import pretrain_stvqrl
+
+            pretrain_stvqrl(stage_cfg, folder, device=self.device)
+
+        return [PretrainStage(STVQRL_STAGE, stage_cfg, build)]
+
+    def use_pretrained(self, name: str, folder: Path) -> None:
+        if name != STVQRL_STAGE:
+            super().use_pretrained(name, folder)
+        from st_vqrl.pretrain import ARTIFACT
+
+        path = Path(folder) / ARTIFACT
+        if not path.is_file():
+            raise VqaError(f"{self.name}: the ST-VQRL stage folder {folder} has no {ARTIFACT}")
+        self.stvqrl_artifact = path
+
+    def _ensure_stage(self, work_dir: Path) -> None:
+        stages = self.pretrain_stages()
+        if not stages or self.stvqrl_artifact is not None:
+            return
+        stage = stages[0]
+        folder = work_dir / f"pretrain-{stage.key}"
+        if not (folder / "complete").is_file():
+            log.info("%s: pretraining ST-VQRL (%s) in %s", self.name, stage.key, folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            stage.build(folder)
+            (folder / "complete").write_text("")
+        self.use_pretrained(STVQRL_STAGE, folder)
+
+    # -- references (SSL-VQA) ---------------------------------------------------------------
+    def reference_items(self, train: Sequence[ManifestItem]) -> list[ManifestItem]:
+        """Pristine videos: `niqe.reference_dir`, else the version-0 videos among `train`."""
+        folder = self.config.niqe.reference_dir
+        if folder:
+            root = Path(folder).expanduser()
+            if not root.is_dir():
+                raise DatasetError(f"niqe.reference_dir {root} is not a folder of pristine videos")
+            files = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+            if not files:
+                raise DatasetError(f"niqe.reference_dir {root} holds no video files ({', '.join(VIDEO_SUFFIXES)})")
+            return as_manifest_items(files)
+        pristine = [it for it in train if str(it.extra.get("version", "")).strip() in ("0", "0.0")]
+        if not pristine:
+            raise DatasetError(
+                f"{self.name}: no pristine reference videos: the training items have no version-0 (pristine) "
+                "videos; set niqe.reference_dir to a folder of pristine videos (the seeds used LIVE-VQA, "
+                "LIVE Mobile, CSIQ, EPFL-PoliMi, ECVQ and EVVQ references)"
+            )
+        return sorted(pristine, key=lambda it: it.video_id)
+
+    def reference_cubes(self, items: Sequence[ManifestItem]) -> torch.Tensor:
+        """(R x clips_per_reference, 3, T, H, W) centred test-mode fragment clips of `items`."""
+        ds = TestDataset(items, self.config, None, num_clips=self.config.niqe.clips_per_reference)
+        cubes = []
+        for i in range(len(ds)):
+            sample = collate_test([ds[i]])
+            cubes.append(sample["clips"][0])
+        return torch.cat(cubes)
+
+    # -- the protocol -------------------------------------------------------------------------
+    def fit(
+        self,
+        train: Sequence[ManifestItem],
+        val: Sequence[ManifestItem],
+        work_dir: str | Path,
+        *,
+        resume: bool = True,
+        progress: bool = True,
+    ) -> dict[str, Any]:
+        cfg = self.config
+        work_dir = Path(work_dir)
+        init_distributed(self.device)
+        part = partition_items(train, cfg.semi.labelled, cfg.semi.partition_seed, cfg.semi.pick)
+        self.partition = part
+        log.info("%s: %s", self.name, part.summary())
+        labelled_mos = [it.mos for it in part.labelled]
+        if not all(math.isfinite(m) for m in labelled_mos):
+            bad = [it.video_id for it in part.labelled if not math.isfinite(it.mos)][:5]
+            raise DatasetError(f"{self.name}: labelled training videos without a MOS: {', '.join(bad)}")
+        target_cal = ScoreCalibration.from_mos(labelled_mos)
+        targets = [float(target_cal.normalize(m)) for m in labelled_mos]
+
+        if cfg.init == "stvqrl":
+            self._ensure_stage(work_dir)
+        kind_niqe = not isinstance(cfg, QasaConfig)
+        num_refs = total_refs = 0
+        if kind_niqe and not self._supervised_only:
+            self._reference_cubes = self.reference_cubes(self.reference_items(train))
+            total_refs = len(self._reference_cubes)
+            num_refs = min(cfg.niqe.references_per_epoch, total_refs)
+        unlabelled = part.unlabelled if cfg.semi.unlabelled_per_labelled else []
+        clip_size = clip_input_size(cfg)
+        train_ds = PairedDataset(
+            part.labelled, unlabelled, targets, cfg, clip_size, seed=cfg.trainer.seed,
+            per_labelled=cfg.semi.unlabelled_per_labelled, num_references=num_refs, reference_total=total_refs,
+        )
+        val_ds = TestDataset(val, cfg, None) if val else None
+        trainer_cfg = replace(cfg.trainer, device=str(self.device), progress=cfg.trainer.progress and progress)
+        task = _DualTask(self)
+        trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
+        result = trainer.fit(train_ds, val_ds)
+        model = trainer.model
+        assert isinstance(model, DualModel)
+        self.model = model.eval()
+        if model.kind == "niqe" and model.auxiliary is not None:
+            model.auxiliary.fit_reference(self._reference_cubes.to(self.device))  # type: ignore[union-attr]
+            model.set_reference_cubes(torch.zeros(0))
+        self._calibrate(part.labelled, progress)
+        barrier()
+        return {
+            "best_epoch": result.best_epoch,
+            "best_metric": result.best_metric,
+            "val_metrics": result.metrics,
+            "history": result.history,
+            "labelled": len(part.labelled),
+            "unlabelled": len(part.unlabelled),
+            "config_hash": config_hash(cfg),
+        }
+
+    def _raw_scores(self, items: Sequence[ManifestItem], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(primary, auxiliary) raw scores of `items` (auxiliary NaN when there is none)."""
+        if self.model is None:
+            raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
+        model = self.model.to(self.device).eval()
+        ds = TestDataset(items, self.config, clip_input_size(self.config))
+
+        def step(m: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+            if m.auxiliary is None:
+                clips = batch["clips"]
+                b, k = clips.shape[:2]
+                p = m.primary(clips.reshape(b * k, *clips.shape[2:])).reshape(b, k).mean(dim=1)
+                return {"primary": p, "aux": torch.full_like(p, float("nan"))}
+            p, a = m.score(batch["clips"], batch.get("frames"))
+            return {"primary": p, "aux": a}
+
+        out = predict_dataset(
+            model, ds, step, batch_size=self.config.trainer.val_batch_size or self.config.trainer.batch_size,
+            num_workers=self.config.trainer.num_workers, collate_fn=collate_test, device=self.device,
+            progress=progress, description=f"{self.name}: scoring",
+        )
+        return out["primary"].astype(np.float64), out["aux"].astype(np.float64)
+
+    def combine(self, primary: np.ndarray, aux: np.ndarray) -> np.ndarray:
+        """The configured combination of raw scores (see `CombineConfig`)."""
+        mode = self.config.combine.mode
+        s = self.combine_stats
+        if mode == "primary" or (self.model is not None and self.model.auxiliary is None):
+            return primary
+        if mode == "auxiliary":
+            return aux
+        if mode == "product":
+            return 1.0 / (1.0 + np.exp(-self.config.combine.primary_scale * primary)) * aux
+        zp = (primary - s["mean_p"]) / s["std_p"]
+        za = (aux - s["mean_a"]) / s["std_a"]
+        return (zp + za) / 2
+
+    def _calibrate(self, labelled: Sequence[ManifestItem], progress: bool) -> None:
+        primary, aux = self._raw_scores(labelled, progress)
+        mos = np.array([it.mos for it in labelled], dtype=np.float64)
+
+        def stats(x: np.ndarray) -> tuple[float, float]:
+            sd = float(np.std(x)) if np.all(np.isfinite(x)) else 1.0
+            return (float(np.mean(x)) if np.all(np.isfinite(x)) else 0.0), (sd if sd > 1e-12 else 1.0)
+
+        (mp, sp), (ma, sa) = stats(primary), stats(aux)
+        self.combine_stats = {"mean_p": mp, "std_p": sp, "mean_a": ma, "std_a": sa}
+        self.calibration = calibrate(self.combine(primary, aux), mos)
+
+    def predict(self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False) -> np.ndarray:
+        """MOS-scale scores (the labelled training videos' scale), one per item, in order."""
+        items = as_manifest_items(items)
+        if not items:
+            return np.zeros((0,), dtype=np.float64)
+        primary, aux = self._raw_scores(items, progress)
+        return self.calibration.to_mos(self.combine(primary, aux))
+
+    def predict_parts(self, items: Sequence[ManifestItem] | Sequence[str | Path]) -> dict[str, np.ndarray]:
+        """Raw primary and auxiliary scores and the combined raw score (for analysis)."""
+        primary, aux = self._raw_scores(as_manifest_items(items))
+        return {"primary": primary, "auxiliary": aux, "combined": self.combine(primary, aux)}
+
+    def fit_references(self, items: Sequence[ManifestItem] | Sequence[str | Path]) -> None:
+        """Fit the SSL-VQA reference Gaussian from pristine videos (e.g. after loading a release)."""
+        if self.model is None or self.model.kind != "niqe" or self.model.auxiliary is None:
+            raise VqaError(f"{self.name}: only an SSL-VQA model with its NIQE auxiliary has references")
+        cubes = self.reference_cubes(as_manifest_items(items)).to(self.device)
+        self.model.to(self.device).eval().auxiliary.fit_reference(cubes)
+
+    @classmethod
+    def from_release(cls, path: str | Path, config: Any = "full", device: str | torch.device = "auto") -> SslMethod:
+        """A method holding the authors' released weights (no training; identity calibration).
+
+        Set `stvqrl.backbone.frag_gate: fastvqa` in `config` to compute what the authors computed.
+        SSL-VQA also needs `fit_references(pristine_videos)` before `predict`.
+        """
+        method = cls(config, device)
+        method.config = replace(method.config, init="random", init_from=None)
+        model = method._new_model(pretrained=False)
+        method.model = load_released_dual(path, model).to(method.device).eval()
+        return method
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.model is None:
+            raise VqaError(f"{self.name}: nothing to save; call fit() first")
+        return {
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "combine_stats": dict(self.combine_stats),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        model = self._new_model(pretrained=False)
+        model.load_state_dict(state["model"], strict=True)
+        self.model = model.to(self.device).eval()
+        self.combine_stats = {k: float(v) for k, v in state.get("combine_stats", {}).items()} or self.combine_stats
+
+
+class QasaMethod(SslMethod):
+    """QASA-VQA: Swin3D + VQAHead primary, CLIP image-tower auxiliary, dual-model SSL."""
+
+    name: ClassVar[str] = "qasa"
+    config_class: ClassVar[type] = QasaConfig
+
+
+def calibrate(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:
+    """Logistic raw -> MOS on the labelled videos; a linear fit if the logistic does not converge."""
+    try:
+        return ScoreCalibration.fit_logistic(raw, mos)
+    except (VqaError, ConfigError):
+        pass
+    if raw.size >= 2 and np.std(raw) > 0:
+        slope, intercept = np.polyfit(raw, mos, 1)
+        if slope > 0:
+            return ScoreCalibration(kind="zscore", mean=float(intercept), std=float(slope))
+    log.warning("score calibration failed (constant or anti-correlated scores); predictions are raw scores")
+    return ScoreCalibration()

@@ -1,0 +1,46 @@
+"""Configs: presets load, the YAML files equal the presets, validation names the bad field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ssl_vqa.config import QasaConfig, SslConfig
+from vqa_core.config import config_to_dict, load_config
+from vqa_core.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
+
+
+@pytest.mark.parametrize("cls,prefix", [(SslConfig, "ssl"), (QasaConfig, "qasa")])
+@pytest.mark.parametrize("size", ["tiny", "small", "full"])
+def test_yaml_equals_preset(cls, prefix, size):
+    from_yaml = load_config(cls, CONFIGS / f"{prefix}-{size}.yaml")
+    assert config_to_dict(from_yaml) == config_to_dict(load_config(cls, size))
+
+
+def test_paper_settings_in_full():
+    ssl, qasa = load_config(SslConfig, "full"), load_config(QasaConfig, "full")
+    assert ssl.combine.mode == "average" and qasa.combine.mode == "product"
+    assert (ssl.niqe.tau_train, ssl.niqe.tau_test) == (0.01, 0.1)
+    assert qasa.clip.arch == "ViT-B-32" and qasa.clip.pretrained == "openai" and qasa.clip.tau == 0.1
+    assert (qasa.optim.aux_lr, qasa.optim.aux_weight_decay) == (5e-6, 1e-3)
+    assert ssl.semi.labelled == 0.25 and ssl.semi.transfer == "batch"
+    assert ssl.stvqrl.clip.grid * ssl.stvqrl.clip.patch == 224 and ssl.sampling.clip_len == 32
+
+
+@pytest.mark.parametrize(
+    "override,field",
+    [("semi.labelled=1.5", "semi.labelled"), ("semi.transfer=voting", "semi.transfer"),
+     ("combine.mode=max", "combine.mode"), ("trainer.batch_size=1", "batch_size"),
+     ("sampling.fragments_t=3", "fragments_t")],
+)
+def test_bad_values_are_named(override, field):
+    with pytest.raises(ConfigError, match=field.split(".")[-1]):
+        load_config(SslConfig, "tiny", [override])
+
+
+def test_labelled_accepts_count_and_fraction():
+    assert load_config(SslConfig, "tiny", ["semi.labelled=500"]).semi.labelled == 500
+    assert load_config(SslConfig, "tiny", ["semi.labelled=0.25"]).semi.labelled == 0.25
