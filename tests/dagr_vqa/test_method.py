@@ -195,3 +195,12 @@ def test_ddp_validation_covers_every_item_once(videos, tmp_path) -> None:
     result = (out / "result.txt").read_text().split()
     assert result[0] == "val_n=4"
     assert result[1] == "pred_n=8"
+
+
+def test_example_input_runs_through_the_network(fitted) -> None:
+    method, _, _ = fitted
+    frames, maps = method.example_input()
+    assert frames.shape == (1, 4, 3, 64, 96)
+    assert maps is not None and maps.shape == (1, 4, 64, 96)
+    with torch.no_grad():
+        assert method.model(frames, maps).shape == (1,)

@@ -50,7 +50,7 @@ def test_dagr_components_have_the_corrected_widths() -> None:
 
 
 @pytest.mark.parametrize("variant", ["str", "dagr"])
-@pytest.mark.parametrize("num_frames", [3, 4, 9])
+@pytest.mark.parametrize("num_frames", [3, 9])
 def test_forward_returns_one_score_per_clip_for_any_length(variant: str, num_frames: int) -> None:
     torch.manual_seed(0)
     model = build_model(variant, "tiny").eval()

@@ -403,6 +403,22 @@ class _SaliencyVQAMethod(Method):
             raw = self.model.to(self.device).eval()(x, maps)
         return float(self.calibration.to_mos(raw.cpu().numpy())[0])
 
+    def example_input(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One clip as the network scores it, (frames, maps), for FLOP counting.
+
+        The count covers the VQA network only, as the papers' 59 GFLOPs figure does; the saliency
+        UNet3D runs once per video and its maps are cached.
+        """
+        d = self.config.data
+        device = next(self.model.parameters()).device if self.model is not None else self.device
+        frames = torch.rand(1, d.num_frames, 3, d.height, d.width, device=device)
+        maps = (
+            torch.rand(1, d.num_frames, d.height, d.width, device=device)
+            if self.config.saliency.enabled
+            else None
+        )
+        return frames, maps
+
     def state_dict(self) -> dict[str, Any]:
         if self.model is None:
             raise VqaError(f"{self.name}: nothing to save; call fit() first")
