@@ -1,0 +1,181 @@
+"""ST-VQRL configuration: backbone, clip sampling, self-supervised pretraining and evaluation.
+
+Presets `tiny` / `small` / `full` are data (`PRESETS`), loadable and overridable through
+`vqa_core.config.load_config(StVqrlConfig, "small", overrides)`; the YAML files in
+`benchmarks/configs/stvqrl-*.yaml` hold the same values for users to edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vqa_core.errors import ConfigError
+from vqa_core.train import TrainConfig
+
+__all__ = [
+    "BACKBONE_SIZES",
+    "PRESETS",
+    "BackboneConfig",
+    "ClipConfig",
+    "EvalConfig",
+    "PretrainConfig",
+    "StVqrlConfig",
+]
+
+# Architecture of each size: (embed_dim, depths, heads, window (T, H, W)). `full` is torchvision's
+# swin3d_t (= FAST-VQA's swin_tiny_grpb); the smaller ones keep the family (patch 2x4x4, four
+# stages, patch merging) with fewer channels/blocks so tests and CPU demos run in seconds.
+BACKBONE_SIZES: dict[str, dict[str, object]] = {
+    "full": {"embed_dim": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24), "window": (8, 7, 7)},
+    "small": {"embed_dim": 32, "depths": (1, 1, 3, 1), "num_heads": (1, 2, 4, 8), "window": (4, 7, 7)},
+    "tiny": {"embed_dim": 16, "depths": (1, 1, 1, 1), "num_heads": (1, 2, 4, 8), "window": (2, 4, 4)},
+}
+
+
+@dataclass
+class BackboneConfig:
+    """The Video Swin trunk.
+
+    `pretrained`: start from torchvision's Kinetics-400 `Swin3D_T_Weights.KINETICS400_V1`
+    (size `full` only; `weights_path` points to a local copy of that file for offline machines).
+    `frag_bias`: FAST-VQA's gated relative position bias in stages 1-3. `frag_gate`:
+    `"same_fragment"` uses the fragment table for query/key pairs inside one fragment and the
+    ordinary table otherwise (the design as described); `"fastvqa"` reproduces FAST-VQA's code,
+    which multiplies the ordinary bias by the L1 distance between the two fragments' grid
+    positions (use it with the authors' released checkpoints, which were trained that way).
+    """
+
+    size: Literal["tiny", "small", "full"] = "full"
+    pretrained: bool = False
+    weights_path: str | None = None
+    frag_bias: bool = True
+    frag_gate: Literal["same_fragment", "fastvqa"] = "same_fragment"
+    drop_path: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.size not in BACKBONE_SIZES:
+            raise ConfigError(f"backbone.size {self.size!r} must be one of {sorted(BACKBONE_SIZES)}")
+        if self.frag_gate not in ("same_fragment", "fastvqa"):
+            raise ConfigError(f"backbone.frag_gate {self.frag_gate!r} must be 'same_fragment' or 'fastvqa'")
+        if self.pretrained and self.size != "full":
+            raise ConfigError(
+                f"backbone.pretrained needs size 'full' (Kinetics-400 weights exist for Swin3D-T only), "
+                f"got size {self.size!r}"
+            )
+
+
+@dataclass
+class ClipConfig:
+    """How a clip is cut from a video: temporal run, then a grid of spatial fragments.
+
+    The fragment mosaic is `grid * patch` pixels square; patches stay put for `aligned` frames.
+    """
+
+    clip_len: int = 32
+    frame_interval: int = 2
+    grid: int = 7
+    patch: int = 32
+    aligned: int = 32
+
+    @property
+    def size(self) -> int:
+        return self.grid * self.patch
+
+    def __post_init__(self) -> None:
+        for name in ("clip_len", "frame_interval", "grid", "patch", "aligned"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"clip.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class PretrainConfig:
+    """ST-VQRL self-supervised pretraining (seed_audit §4.3).
+
+    Per scene, `k` of the 12 distorted versions plus the pristine; two clips from different
+    temporal halves; InfoNCE over versions with similarity exp(-tau * d), d the Gaussian-fit
+    distance between projected token sets. `train_projection: false` reproduces the seed,
+    which never optimised its projection head (it stayed a fixed random projection).
+    `dataset`: `"demo"` (the embedded demo's train scenes) or a folder written by
+    `vqa st-vqrl make-synthetic`.
+    """
+
+    enabled: bool = True
+    dataset: str = "demo"
+    k: int = 9
+    tau: float = 0.1
+    eps: float = 1e-4
+    proj_dim: int = 64
+    train_projection: bool = True
+    trainer: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=31, batch_size=6, lr=1e-4, weight_decay=0.05, min_lr_ratio=0.1)
+    )
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= 12:
+            raise ConfigError(f"pretrain.k must be in 1..12 (distorted versions per scene), got {self.k}")
+        if self.tau <= 0 or self.eps <= 0 or self.proj_dim < 1:
+            raise ConfigError("pretrain.tau, pretrain.eps and pretrain.proj_dim must be > 0")
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation of the frozen representation.
+
+    `score`: what `predict` returns, `"probe"` (ridge regression on mean-pooled tokens, alpha
+    chosen on the validation part) or `"zero_shot"` (exp(-tau * d) against pristine reference
+    tokens, mapped to MOS by a logistic fitted on the train part, which keeps the ranking).
+    `reference_dir`: a folder of pristine videos; empty means the version-0 videos among the
+    training items (the demo's pristine train scenes). `num_clips`: test clips per video.
+    """
+
+    score: Literal["probe", "zero_shot"] = "probe"
+    tau: float = 0.1
+    eps: float = 1e-4
+    alphas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)
+    reference_dir: str | None = None
+    num_clips: int = 1
+    batch_size: int = 2
+    cache_features: bool = True
+
+    def __post_init__(self) -> None:
+        if self.score not in ("probe", "zero_shot"):
+            raise ConfigError(f"eval.score {self.score!r} must be 'probe' or 'zero_shot'")
+        if not self.alphas or min(self.alphas) <= 0:
+            raise ConfigError("eval.alphas must be a non-empty list of positive ridge strengths")
+        if self.num_clips < 1 or self.batch_size < 1:
+            raise ConfigError("eval.num_clips and eval.batch_size must be >= 1")
+
+
+@dataclass
+class StVqrlConfig:
+    """Everything that defines an ST-VQRL run; `init_from` loads the authors' released checkpoint."""
+
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    init_from: str | None = None
+    seed: int = 0
+
+
+PRESETS: dict[str, StVqrlConfig] = {
+    # A few seconds on CPU: tests.
+    "tiny": StVqrlConfig(
+        backbone=BackboneConfig(size="tiny", drop_path=0.0),
+        clip=ClipConfig(clip_len=4, frame_interval=2, grid=7, patch=8, aligned=4),
+        pretrain=PretrainConfig(
+            k=3, trainer=TrainConfig(epochs=1, batch_size=1, lr=1e-4, weight_decay=0.05, progress=False)
+        ),
+    ),
+    # A few minutes of CPU on the demo: 16-frame clips of 7x7 fragments of 16 px.
+    "small": StVqrlConfig(
+        backbone=BackboneConfig(size="small", drop_path=0.05),
+        clip=ClipConfig(clip_len=8, frame_interval=2, grid=7, patch=16, aligned=8),
+        pretrain=PretrainConfig(
+            k=5, trainer=TrainConfig(epochs=4, batch_size=1, lr=2e-4, weight_decay=0.05, min_lr_ratio=0.1)
+        ),
+    ),
+    # The paper: Swin3D-T on 32x2 clips of 7x7x32 fragments, k = 9, bs 6, 31 epochs.
+    "full": StVqrlConfig(),
+}

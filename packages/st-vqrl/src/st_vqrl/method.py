@@ -1,0 +1,317 @@
+"""ST-VQRL as a vqa-core Method (`stvqrl`): how good is the frozen representation?
+
+`fit(train, val)`:
+1. the backbone: the authors' release (`init_from`), else the ST-VQRL pretraining stage (built
+   once per config hash, by the bench runner through `pretrain_stages()` or here in
+   `work_dir`), else a random / Kinetics-400 init (`pretrain.enabled: false`);
+2. token features of every video, cached on disk (`features.TokenCache`);
+3. (a) a ridge probe on mean-pooled backbone tokens, standardised with train statistics, its
+   strength chosen by SRCC on `val` (RidgeCV's leave-one-out on train when there is no val);
+   (b) the zero-shot NIQE-like score exp(-tau * d), d the Gaussian-fit distance between a
+   video's projected tokens and those of pristine references (the version-0 videos among the
+   *training* items, or `eval.reference_dir`), mapped to MOS by a logistic fitted on train
+   (monotone, so it keeps the zero-shot ranking).
+`predict` returns the score named by `eval.score`; `score_both` returns both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from st_vqrl.config import StVqrlConfig
+from st_vqrl.data import video_files
+from st_vqrl.features import default_cache_dir, extract_tokens
+from st_vqrl.model import FragmentSwin3d, ProjectionHead
+from st_vqrl.pretrain import ARTIFACT, build_net, load_pretrained, pretrain_stvqrl
+from vqa_core.config import config_hash, config_to_dict
+from vqa_core.datasets import ManifestItem
+from vqa_core.errors import ConfigError, DatasetError, VqaError
+from vqa_core.losses import fit_gaussian, gaussian_distance
+from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
+from vqa_core.train import init_distributed
+
+__all__ = ["PRETRAIN_STAGE", "StVqrlMethod"]
+
+log = logging.getLogger(__name__)
+
+PRETRAIN_STAGE = "st-vqrl"
+
+
+def _srcc(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+class StVqrlMethod(Method):
+    """ST-VQRL (Mitra & Soundararajan, AAAI'24): self-supervised Swin3D quality features,
+    evaluated by a ridge probe and by a zero-shot distance to pristine references."""
+
+    name: ClassVar[str] = "stvqrl"
+    config_class: ClassVar[type] = StVqrlConfig
+
+    def __init__(
+        self, config: Any = None, device: str | torch.device = "auto", cache_dir: str | Path | None = None
+    ) -> None:
+        super().__init__(config, device)
+        self.cache_dir: Path | None = Path(cache_dir) if cache_dir else (
+            default_cache_dir() if self.config.eval.cache_features else None
+        )
+        self.pretrained_artifact: Path | None = None
+        self.backbone: FragmentSwin3d | None = None
+        self.projection: ProjectionHead | None = None
+        self.probe: dict[str, Any] | None = None
+        self.reference: dict[str, torch.Tensor] | None = None
+        self.zero_shot_calibration: ScoreCalibration = ScoreCalibration()
+
+    # -- pretraining stage ----------------------------------------------------------------
+    def stage_config(self) -> dict[str, Any]:
+        """What the pretraining artifact depends on (evaluation settings excluded)."""
+        cfg = config_to_dict(self.config)
+        return {key: cfg[key] for key in ("backbone", "clip", "pretrain", "seed")}
+
+    def pretrain_stages(self) -> list[PretrainStage]:
+        """The ST-VQRL self-supervised stage, unless pretraining is off or a release is loaded."""
+        if not self.config.pretrain.enabled or self.config.init_from:
+            return []
+        config = self.config
+
+        def build(folder: Path) -> None:
+            pretrain_stvqrl(config, folder, device=self.device)
+
+        return [PretrainStage(PRETRAIN_STAGE, self.stage_config(), build)]
+
+    def use_pretrained(self, name: str, folder: Path) -> None:
+        if name != PRETRAIN_STAGE:
+            super().use_pretrained(name, folder)
+        self.pretrained_artifact = Path(folder) / ARTIFACT
+        self.backbone = self.projection = None
+
+    def _ensure_backbone(self, work_dir: Path | None) -> None:
+        if self.backbone is not None:
+            return
+        cfg = self.config
+        stages = self.pretrain_stages()
+        if stages and self.pretrained_artifact is None:
+            if work_dir is None:
+                raise VqaError(
+                    "stvqrl: pretraining is on but no pretrained backbone is available; run fit() first, "
+                    "pass the stage folder through use_pretrained(), or set pretrain.enabled=false"
+                )
+            stage = stages[0]
+            folder = Path(work_dir) / f"pretrain-{stage.key}"
+            if not (folder / "complete").is_file():
+                log.info("stvqrl: ST-VQRL pretraining (%s) in %s", stage.key, folder)
+                folder.mkdir(parents=True, exist_ok=True)
+                stage.build(folder)
+                (folder / "complete").write_text("")
+            self.pretrained_artifact = folder / ARTIFACT
+        if stages:
+            backbone, projection = load_pretrained(self.pretrained_artifact)
+        else:
+            torch.manual_seed(cfg.seed)
+            net = build_net(cfg)
+            backbone, projection = net.backbone, net.projection
+        self.backbone = backbone.to(self.device).eval()
+        self.projection = projection.to(self.device).eval()
+
+    # -- features ---------------------------------------------------------------------------
+    def _tokens(self, paths: Sequence[Path], progress: bool, what: str) -> list[dict[str, torch.Tensor]]:
+        assert self.backbone is not None and self.projection is not None
+        return extract_tokens(
+            self.backbone,
+            self.projection,
+            paths,
+            self.config.clip,
+            self.config.eval.num_clips,
+            cache_dir=self.cache_dir,
+            device=self.device,
+            batch_size=self.config.eval.batch_size,
+            progress=progress,
+            description=f"stvqrl: {what}",
+        )
+
+    @staticmethod
+    def _pooled(entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
+        return np.stack([e["tokens"].double().mean(0).numpy() for e in entries])
+
+    def _zero_shot_raw(self, entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
+        if self.reference is None:
+            return np.full(len(entries), np.nan)
+        ev = self.config.eval
+        ref_mean, ref_cov = self.reference["mean"], self.reference["cov"]
+        out = []
+        for e in entries:
+            mean, cov = fit_gaussian(e["projected"].double())
+            d = gaussian_distance(mean, cov, ref_mean, ref_cov, eps=ev.eps)
+            out.append(float(torch.exp(-ev.tau * d)))
+        return np.asarray(out)
+
+    def _reference_paths(self, train: Sequence[ManifestItem]) -> list[Path]:
+        ev = self.config.eval
+        if ev.reference_dir:
+            paths = video_files(ev.reference_dir)
+            if not paths:
+                raise DatasetError(f"eval.reference_dir {ev.reference_dir} holds no video files")
+            return paths
+        return [it.path for it in train if (it.extra or {}).get("version") == 0]
+
+    # -- probe --------------------------------------------------------------------------------
+    def _fit_probe(self, x_train, y_train, x_val, y_val) -> dict[str, Any]:
+        from sklearn.linear_model import Ridge, RidgeCV
+
+        mean, std = x_train.mean(0), x_train.std(0)
+        std = np.where(std > 1e-12, std, 1.0)
+        xt = (x_train - mean) / std
+        alphas = list(self.config.eval.alphas)
+        val_srcc = {}
+        if len(y_val) >= 3:
+            xv = (x_val - mean) / std
+            for a in alphas:
+                val_srcc[a] = _srcc(Ridge(alpha=a).fit(xt, y_train).predict(xv), y_val)
+            finite = {a: s for a, s in val_srcc.items() if np.isfinite(s)}
+            alpha = max(finite, key=finite.get) if finite else float(np.median(alphas))
+        else:
+            alpha = float(RidgeCV(alphas=alphas).fit(xt, y_train).alpha_)
+        model = Ridge(alpha=alpha).fit(xt, y_train)
+        return {
+            "coef": torch.as_tensor(model.coef_, dtype=torch.float64),
+            "intercept": float(model.intercept_),
+            "mean": torch.as_tensor(mean, dtype=torch.float64),
+            "std": torch.as_tensor(std, dtype=torch.float64),
+            "alpha": float(alpha),
+            "val_srcc": {str(a): float(s) for a, s in val_srcc.items()},
+        }
+
+    def _probe_predict(self, pooled: np.ndarray) -> np.ndarray:
+        assert self.probe is not None
+        p = self.probe
+        x = (pooled - p["mean"].numpy()) / p["std"].numpy()
+        return x @ p["coef"].numpy() + p["intercept"]
+
+    # -- the protocol ---------------------------------------------------------------------------
+    def fit(
+        self,
+        train: Sequence[ManifestItem],
+        val: Sequence[ManifestItem],
+        work_dir: str | Path,
+        *,
+        resume: bool = True,
+        progress: bool = True,
+    ) -> dict[str, Any]:
+        init_distributed(self.device)
+        train, val = list(train), list(val)
+        if len(train) < 3:
+            raise DatasetError(f"stvqrl: the probe needs at least 3 training videos, got {len(train)}")
+        self._ensure_backbone(Path(work_dir))
+        entries = self._tokens([it.path for it in train + val], progress, "train/val tokens")
+        tr, va = entries[: len(train)], entries[len(train) :]
+        y_train = np.array([it.mos for it in train])
+        y_val = np.array([it.mos for it in val])
+        self.probe = self._fit_probe(self._pooled(tr), y_train, self._pooled(va) if va else None, y_val)
+
+        ref_paths = self._reference_paths(train)
+        self.reference = None
+        if ref_paths:
+            ref = self._tokens(ref_paths, progress, "reference tokens")
+            mean, cov = fit_gaussian(torch.cat([e["projected"] for e in ref]).double())
+            self.reference = {"mean": mean, "cov": cov}
+        elif self.config.eval.score == "zero_shot":
+            raise ConfigError(
+                "stvqrl: eval.score is zero_shot but there are no pristine references: the training items "
+                "have no version-0 videos; set eval.reference_dir to a folder of pristine videos"
+            )
+        zs_train = self._zero_shot_raw(tr)
+        self.zero_shot_calibration = _logistic_or_zscore(zs_train, y_train)
+        self.calibration = self.zero_shot_calibration if self.config.eval.score == "zero_shot" else ScoreCalibration()
+
+        history: dict[str, Any] = {
+            "alpha": self.probe["alpha"],
+            "probe_val_srcc_by_alpha": self.probe["val_srcc"],
+            "num_references": len(ref_paths),
+            "config_hash": config_hash(self.config),
+            "pretrained_artifact": str(self.pretrained_artifact) if self.pretrained_artifact else None,
+        }
+        if va:
+            history["val_srcc_probe"] = _srcc(self._probe_predict(self._pooled(va)), y_val)
+            history["val_srcc_zero_shot"] = _srcc(self._zero_shot_raw(va), y_val)
+        return history
+
+    def _check_ready(self) -> None:
+        if self.probe is None or self.backbone is None:
+            raise VqaError("stvqrl: the method is not fitted; call fit() or load a checkpoint first")
+
+    @torch.no_grad()
+    def score_both(
+        self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False
+    ) -> dict[str, np.ndarray]:
+        """{"probe": MOS-scale probe scores, "zero_shot": raw exp(-tau d), "zero_shot_mos": calibrated}."""
+        self._check_ready()
+        items = as_manifest_items(items)
+        if not items:
+            empty = np.zeros((0,), dtype=np.float64)
+            return {"probe": empty, "zero_shot": empty, "zero_shot_mos": empty}
+        entries = self._tokens([it.path for it in items], progress, "scoring")
+        zs = self._zero_shot_raw(entries)
+        return {
+            "probe": self._probe_predict(self._pooled(entries)),
+            "zero_shot": zs,
+            "zero_shot_mos": np.asarray(self.zero_shot_calibration.to_mos(zs), dtype=np.float64),
+        }
+
+    def predict(self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False) -> np.ndarray:
+        """Scores on the training MOS scale (`eval.score`: probe or calibrated zero-shot)."""
+        scores = self.score_both(items, progress)
+        return scores["probe"] if self.config.eval.score == "probe" else scores["zero_shot_mos"]
+
+    def state_dict(self) -> dict[str, Any]:
+        self._check_ready()
+        assert self.backbone is not None and self.projection is not None and self.probe is not None
+        state: dict[str, Any] = {
+            "backbone": {k: v.detach().cpu() for k, v in self.backbone.state_dict().items()},
+            "projection": {k: v.detach().cpu() for k, v in self.projection.state_dict().items()},
+            "probe": {k: v for k, v in self.probe.items() if k != "val_srcc"},
+            "zero_shot_calibration": self.zero_shot_calibration.to_dict(),
+        }
+        if self.reference is not None:
+            state["reference"] = dict(self.reference)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        net = build_net(replace(self.config, init_from=None), pretrained=False)
+        net.backbone.load_state_dict(state["backbone"])
+        net.projection.load_state_dict(state["projection"])
+        self.backbone = net.backbone.to(self.device).eval()
+        self.projection = net.projection.to(self.device).eval()
+        probe = dict(state["probe"])
+        probe["alpha"] = float(probe["alpha"])
+        probe["intercept"] = float(probe["intercept"])
+        probe.setdefault("val_srcc", {})
+        self.probe = probe
+        ref = state.get("reference")
+        self.reference = {"mean": ref["mean"].double(), "cov": ref["cov"].double()} if ref else None
+        self.zero_shot_calibration = ScoreCalibration.from_dict(dict(state.get("zero_shot_calibration") or {}))
+
+
+def _logistic_or_zscore(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:
+    """Logistic raw -> MOS on the train part; a linear fit when the logistic cannot be fitted."""
+    ok = np.isfinite(raw)
+    if ok.sum() < 4 or np.ptp(raw[ok]) == 0:
+        return ScoreCalibration()
+    try:
+        return ScoreCalibration.fit_logistic(raw[ok], mos[ok])
+    except VqaError:
+        slope, intercept = np.polyfit(raw[ok], mos[ok], 1)
+        if slope <= 0:
+            return ScoreCalibration()
+        # to_mos(raw) = raw * std + mean for kind zscore
+        return ScoreCalibration(kind="zscore", mean=float(intercept), std=float(slope))
