@@ -89,3 +89,21 @@ def test_weighted_loss_uses_every_term_and_trains():
 def test_nss_weight_without_fixations_is_a_clear_error():
     with pytest.raises(ValueError, match="fixation"):
         SaliencyLoss(LossConfig(nss=0.1))(torch.zeros(1, 1, 1, 4, 4), torch.rand(1, 1, 1, 4, 4))
+
+
+def test_empty_or_constant_maps_give_finite_gradients():
+    logits = torch.zeros(1, 1, 3, 6, 6, requires_grad=True)  # constant prediction
+    gt = torch.rand(1, 1, 3, 6, 6)
+    gt[:, :, 1] = 0.0  # a frame whose salient object was cropped away
+    fix = torch.zeros_like(gt)
+    fix[..., 2, 3] = 1
+    loss, parts = SaliencyLoss(LossConfig(kld=1.0, cc=1.0, nss=0.1, sim=1.0))(logits, gt, fix)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+    # the empty frame is left out: same loss as without it
+    keep = [0, 2]
+    ref, _ = SaliencyLoss(LossConfig(kld=1.0, cc=1.0, sim=1.0))(logits[:, :, keep], gt[:, :, keep])
+    cc_only = SaliencyLoss(LossConfig(kld=1.0, cc=1.0, sim=1.0))(logits, gt)[0]
+    torch.testing.assert_close(cc_only, ref)
+    empty, _ = SaliencyLoss()(logits, torch.zeros_like(gt))
+    assert float(empty) == 0.0

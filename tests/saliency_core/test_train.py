@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -182,7 +183,11 @@ def test_task_loss_is_finite_and_needs_fixations_for_nss():
 def test_tiny_config_trains_under_torchrun_on_two_cpu_processes(demo_saliency_root, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0",
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(port),
            "-m", "saliency_core.train", "--config", "tiny", "--data", "demo-saliency", "--data-root",
            str(demo_saliency_root), "--out", str(out), "--device", "cpu", "--no-progress", "--max-steps", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)

@@ -23,13 +23,20 @@ from saliency_core.maps_io import read_maps, write_maps
 from saliency_core.model import SaliencyUNet3D, build_model
 from saliency_core.registers import AttentionRegisters, ConcatRegisters
 from saliency_core.sources import SaliencySplits, load_manifest, make_saliency_splits
-from saliency_core.train import (
-    SaliencyTask,
-    add_train_command,
-    load_saliency_model,
-    read_saliency_checkpoint,
-    train_saliency,
-)
+
+# `python -m saliency_core.train` must not find the module already imported (runpy warns), so
+# the training API is resolved on first use.
+_TRAIN_NAMES = ("SaliencyTask", "add_train_command", "load_saliency_model", "read_saliency_checkpoint",
+                "train_saliency")
+
+
+def __getattr__(name: str):
+    if name in _TRAIN_NAMES:
+        from saliency_core import train
+
+        return getattr(train, name)
+    raise AttributeError(f"module 'saliency_core' has no attribute {name!r}")
+
 
 __all__ = [
     "LOSS_PRESETS",

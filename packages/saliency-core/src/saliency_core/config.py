@@ -133,7 +133,7 @@ PRESETS: dict[str, SaliencyConfig] = {
     "small": SaliencyConfig(
         name="small", model=MODEL_PRESETS["small"],
         data=DataConfig(frame_stride=1, clips_per_video=4, val_clips_per_video=2),
-        trainer=_trainer(epochs=12, batch_size=4, lr=3e-3, warmup=0.05),
+        trainer=_trainer(epochs=10, batch_size=4, lr=3e-3, warmup=0.05),
     ),
     # the papers' network at the seeds' 224x398 on DHF1K (GPU); the seeds sampled 60 frames per video
     "full": SaliencyConfig(

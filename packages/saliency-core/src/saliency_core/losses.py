@@ -38,14 +38,16 @@ def cc(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     p, g = _flat(pred), _flat(gt)
     p = p - p.mean(1, keepdim=True)
     g = g - g.mean(1, keepdim=True)
-    denom = torch.sqrt((p * p).sum(1) * (g * g).sum(1)) + _eps(p)
+    # clamp before the sqrt: its gradient at 0 (a constant map) is infinite and would give NaN
+    denom = ((p * p).sum(1) * (g * g).sum(1)).clamp_min(_eps(p) ** 2).sqrt()
     return (p * g).sum(1) / denom
 
 
 def nss(pred: torch.Tensor, fixations: torch.Tensor) -> torch.Tensor:
     """Per-frame mean of the z-scored prediction at fixated pixels (NaN where a frame has none)."""
     p, f = _flat(pred), _flat(fixations) > 0
-    z = (p - p.mean(1, keepdim=True)) / (p.std(1, unbiased=False, keepdim=True) + _eps(p))
+    std = p.var(1, unbiased=False, keepdim=True).clamp_min(_eps(p) ** 2).sqrt()  # finite gradient at 0
+    z = (p - p.mean(1, keepdim=True)) / std
     count = f.sum(1)
     total = (z * f).sum(1)
     return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("nan")))
@@ -81,16 +83,27 @@ class SaliencyLoss(nn.Module):
         w = self.weights
         total = logits.new_zeros((), dtype=torch.float32)
         parts: dict[str, float] = {}
+        # frames whose ground truth is empty (e.g. a crop cut the salient object away) carry no
+        # distribution to match; they are left out, as the metrics leave them out
+        valid = _flat(gt).sum(1) > 0
+        if not bool(valid.any()):
+            total = total + 0.0 * logits.sum()  # keeps the graph (DDP) without a signal
+            parts["loss"] = 0.0
+            return total, parts
+
+        def masked_mean(values: torch.Tensor) -> torch.Tensor:
+            return values[valid].mean()
+
         if w.kld:
-            v = kld(pred, gt).mean()
+            v = masked_mean(kld(pred, gt))
             total = total + w.kld * v
             parts["kld"] = float(v.detach())
         if w.cc:
-            v = cc(pred, gt).mean()
+            v = masked_mean(cc(pred, gt))
             total = total - w.cc * v
             parts["cc"] = float(v.detach())
         if w.sim:
-            v = sim(pred, gt).mean()
+            v = masked_mean(sim(pred, gt))
             total = total - w.sim * v
             parts["sim"] = float(v.detach())
         if w.nss:
