@@ -97,7 +97,7 @@ def test_empty_or_constant_maps_give_finite_gradients():
     gt[:, :, 1] = 0.0  # a frame whose salient object was cropped away
     fix = torch.zeros_like(gt)
     fix[..., 2, 3] = 1
-    loss, parts = SaliencyLoss(LossConfig(kld=1.0, cc=1.0, nss=0.1, sim=1.0))(logits, gt, fix)
+    loss, _ = SaliencyLoss(LossConfig(kld=1.0, cc=1.0, nss=0.1, sim=1.0))(logits, gt, fix)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
     # the empty frame is left out: same loss as without it
