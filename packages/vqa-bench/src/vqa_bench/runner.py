@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -471,7 +472,9 @@ class BenchRunner:
                 )
             mos = np.asarray([i.mos for i in items], dtype=np.float64)
             try:
-                metrics[test_name] = dict(quality_metrics(pred, mos))
+                with warnings.catch_warnings():  # curve_fit's covariance overflow: unused, noise
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    metrics[test_name] = dict(quality_metrics(pred, mos))
             except (
                 ValueError,
                 TypeError,
@@ -535,7 +538,9 @@ def logistic_curve(pred: np.ndarray, mos: np.ndarray) -> Callable[[np.ndarray], 
     from vqa_core.metrics import fit_logistic4, logistic4
 
     try:
-        params = fit_logistic4(pred, mos)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            params = fit_logistic4(pred, mos)
     except (ValueError, TypeError, VqaError):
         return None
     return None if params is None else (lambda x: logistic4(np.asarray(x, dtype=np.float64), *params))
