@@ -132,3 +132,30 @@ def test_permute_fixes_the_seed_reshape_bug():
     # the reshape puts frame 0's channel 1 at (channel 0, time 1): time and colour are scrambled
     assert torch.equal(wrong[:, 0, 1], x[:, 0, 1])
     assert torch.equal(channels_first_to_frames(right), x)
+
+
+def test_benchmark_yaml_configs_are_the_presets():
+    from pathlib import Path
+
+    from saliency_core.config import PRESETS, load_config
+
+    folder = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
+    for name, preset in PRESETS.items():
+        assert load_config(folder / f"saliency-{name}.yaml") == preset
+
+
+def test_partial_yaml_starts_from_a_preset(tmp_path):
+    from saliency_core.config import LOSS_PRESETS, PRESETS, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("preset: small\nmodel: {registers: concat, num_registers: 8}\nloss: literature\n")
+    config = load_config(path)
+    assert config.model.registers == "concat" and config.model.num_registers == 8
+    assert config.model.channels == PRESETS["small"].model.channels
+    assert config.loss == LOSS_PRESETS["literature"]
+    assert config.trainer == PRESETS["small"].trainer
+    from vqa_core.errors import ConfigError
+
+    path.write_text("preset: small\nmodel: {registerz: none}\n")
+    with pytest.raises(ConfigError, match="registerz"):
+        load_config(path)
