@@ -195,3 +195,30 @@ def test_tiny_config_trains_under_torchrun_on_two_cpu_processes(demo_saliency_ro
     state = read_saliency_checkpoint(out / "saliency.pt")
     assert set(state["val_metrics"]) == SIX
     assert "saved" in done.stdout
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAt:
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, trainer, step, logs):
+        if step == self.step:
+            raise Interrupt(f"stopped at step {step}")
+
+
+def test_interrupted_run_resumes_to_the_same_weights(demo_saliency_root, tmp_path):
+    config = load_config("tiny", ["data.clips_per_video=4", "trainer.checkpoint_every=1"])  # 3 steps/epoch
+    kwargs = {"data_root": demo_saliency_root, "device": "cpu", "progress": False, "sauc_splits": 2}
+    straight = train_saliency(config, "demo-saliency", tmp_path / "a", **kwargs)
+    with pytest.raises(Interrupt):
+        train_saliency(config, "demo-saliency", tmp_path / "b", callbacks=[StopAt(4)], **kwargs)
+    assert not (tmp_path / "b" / "saliency.pt").exists()
+    resumed = train_saliency(config, "demo-saliency", tmp_path / "b", resume=True, **kwargs)
+    a, b = read_saliency_checkpoint(straight), read_saliency_checkpoint(resumed)
+    assert a["best_epoch"] == b["best_epoch"]
+    for key, value in a["model"].items():
+        torch.testing.assert_close(b["model"][key], value, rtol=0, atol=0, msg=key)

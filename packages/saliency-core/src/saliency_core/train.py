@@ -123,12 +123,23 @@ def clip_saliency_metrics(
     return out
 
 
+# Settings that may change between an interrupted run and its resumption.
+_RUNTIME_FIELDS = ("device", "progress", "num_workers")
+
+
+def _comparable(config: SaliencyConfig) -> dict[str, Any]:
+    data = config_to_dict(config)
+    for key in _RUNTIME_FIELDS:
+        data["trainer"].pop(key, None)
+    return data
+
+
 def _check_resume_config(out_dir: Path, config: SaliencyConfig) -> None:
     saved = out_dir / CONFIG_FILE
     if not saved.is_file():
         return
     previous = load_config(saved)
-    if config_to_dict(previous) != config_to_dict(config):
+    if _comparable(previous) != _comparable(config):
         raise ConfigError(
             f"{saved}: the run in {out_dir} was started with another config; resume with the same config "
             "or choose a new --out"
@@ -147,12 +158,14 @@ def train_saliency(
     progress: bool | None = None,
     max_steps: int | None = None,
     sauc_splits: int = 100,
+    callbacks: Sequence[Any] = (),
 ) -> Path:
     """Train a saliency model and return its checkpoint `<out_dir>/saliency.pt`.
 
     `data` (or its alias `dataset`) is `demo-saliency`, a descriptor name (`dhf1k`, `diem`, with
     `data_root`), a manifest CSV or a Manifest. An interrupted run in `out_dir` resumes exactly
     (`resume=True`); `device` overrides the config's (`auto` picks CUDA when present).
+    `callbacks` go to the Trainer (`on_step_end(trainer, step, logs)`, `on_epoch_end(trainer, record)`).
     """
     config = load_config(config)
     overrides: dict[str, Any] = {}
@@ -182,7 +195,9 @@ def train_saliency(
         "saliency %s (%s registers) on %s: %d train videos (%d clips/epoch), %d val videos (%d clips)",
         config.name, config.model.registers, name, len(splits.train), len(train_ds), len(splits.val), len(val_ds),
     )
-    trainer = Trainer(SaliencyTask(config, sauc_splits), config.trainer, out_dir / "train", resume=resume)
+    trainer = Trainer(
+        SaliencyTask(config, sauc_splits), config.trainer, out_dir / "train", resume=resume, callbacks=callbacks
+    )
     start = time.perf_counter()
     result = trainer.fit(train_ds, val_ds)
     seconds = time.perf_counter() - start
