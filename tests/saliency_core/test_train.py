@@ -222,3 +222,19 @@ def test_interrupted_run_resumes_to_the_same_weights(demo_saliency_root, tmp_pat
     assert a["best_epoch"] == b["best_epoch"]
     for key, value in a["model"].items():
         torch.testing.assert_close(b["model"][key], value, rtol=0, atol=0, msg=key)
+
+
+def test_evaluate_on_the_test_split(trained, demo_saliency_root, capsys):
+    from saliency_core.evaluate import evaluate_saliency
+    from saliency_core.evaluate import main as evaluate_main
+
+    metrics = evaluate_saliency(trained / "saliency.pt", "demo-saliency", "val", demo_saliency_root,
+                                device="cpu", sauc_splits=100)
+    stored = read_saliency_checkpoint(trained / "saliency.pt")["val_metrics"]
+    for name in SIX:  # the same clips and metrics as the Trainer's validation of the kept epoch
+        assert metrics[name] == pytest.approx(stored[name], rel=1e-4, abs=1e-5)
+    assert metrics["videos"] == 2
+    assert evaluate_main([str(trained / "saliency.pt"), "--data-root", str(demo_saliency_root), "--json",
+                          "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert '"videos": 1.0' in out and "sauc" not in out  # one test video: no other video for sAUC

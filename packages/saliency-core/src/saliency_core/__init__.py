@@ -16,6 +16,7 @@ from saliency_core.config import (
     load_config,
 )
 from saliency_core.data import SaliencyClipDataset
+from saliency_core.evaluate import evaluate_saliency
 from saliency_core.infer import minmax_per_frame, predict_maps
 from saliency_core.layout import channels_first_to_frames, frames_to_channels_first
 from saliency_core.losses import SaliencyLoss, cc, kld, nss, sim
@@ -58,6 +59,7 @@ __all__ = [
     "build_model",
     "cc",
     "channels_first_to_frames",
+    "evaluate_saliency",
     "frames_to_channels_first",
     "kld",
     "load_config",
