@@ -173,8 +173,9 @@ PRESETS: dict[str, StVqrlConfig] = {
         backbone=BackboneConfig(size="small", drop_path=0.05),
         clip=ClipConfig(clip_len=8, frame_interval=2, grid=7, patch=16, aligned=8),
         pretrain=PretrainConfig(
-            k=5, trainer=TrainConfig(epochs=4, batch_size=1, lr=2e-4, weight_decay=0.05, min_lr_ratio=0.1)
+            k=5, trainer=TrainConfig(epochs=3, batch_size=1, lr=2e-4, weight_decay=0.05, min_lr_ratio=0.1)
         ),
+        eval=EvalConfig(num_clips=2),  # 2 x 64 tokens: enough for a 64-D Gaussian fit
     ),
     # The paper: Swin3D-T on 32x2 clips of 7x7x32 fragments, k = 9, bs 6, 31 epochs.
     "full": StVqrlConfig(),

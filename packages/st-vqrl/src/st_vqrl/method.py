@@ -212,6 +212,12 @@ class StVqrlMethod(Method):
         train, val = list(train), list(val)
         if len(train) < 3:
             raise DatasetError(f"stvqrl: the probe needs at least 3 training videos, got {len(train)}")
+        ref_paths = self._reference_paths(train)
+        if not ref_paths and self.config.eval.score == "zero_shot":
+            raise ConfigError(
+                "stvqrl: eval.score is zero_shot but there are no pristine references: the training items "
+                "have no version-0 videos; set eval.reference_dir to a folder of pristine videos"
+            )
         self._ensure_backbone(Path(work_dir))
         entries = self._tokens([it.path for it in train + val], progress, "train/val tokens")
         tr, va = entries[: len(train)], entries[len(train) :]
@@ -219,17 +225,11 @@ class StVqrlMethod(Method):
         y_val = np.array([it.mos for it in val])
         self.probe = self._fit_probe(self._pooled(tr), y_train, self._pooled(va) if va else None, y_val)
 
-        ref_paths = self._reference_paths(train)
         self.reference = None
         if ref_paths:
             ref = self._tokens(ref_paths, progress, "reference tokens")
             mean, cov = fit_gaussian(torch.cat([e["projected"] for e in ref]).double())
             self.reference = {"mean": mean, "cov": cov}
-        elif self.config.eval.score == "zero_shot":
-            raise ConfigError(
-                "stvqrl: eval.score is zero_shot but there are no pristine references: the training items "
-                "have no version-0 videos; set eval.reference_dir to a folder of pristine videos"
-            )
         zs_train = self._zero_shot_raw(tr)
         self.zero_shot_calibration = _logistic_or_zscore(zs_train, y_train)
         self.calibration = self.zero_shot_calibration if self.config.eval.score == "zero_shot" else ScoreCalibration()

@@ -1,0 +1,49 @@
+"""Presets, their YAML twins in benchmarks/configs, and config validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from st_vqrl import PRESETS, StVqrlConfig
+from vqa_core.config import config_to_dict, load_config
+from vqa_core.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
+
+
+@pytest.mark.parametrize("name", ["tiny", "small", "full"])
+def test_yaml_equals_preset(name):
+    from_yaml = load_config(StVqrlConfig, CONFIGS / f"stvqrl-{name}.yaml")
+    assert config_to_dict(from_yaml) == config_to_dict(PRESETS[name])
+
+
+def test_full_preset_is_the_paper():
+    cfg = PRESETS["full"]
+    assert cfg.backbone.size == "full" and cfg.backbone.frag_bias
+    assert (cfg.clip.clip_len, cfg.clip.frame_interval, cfg.clip.grid, cfg.clip.patch) == (32, 2, 7, 32)
+    assert (cfg.pretrain.k, cfg.pretrain.tau, cfg.pretrain.eps, cfg.pretrain.proj_dim) == (9, 0.1, 1e-4, 64)
+    assert (cfg.pretrain.trainer.lr, cfg.pretrain.trainer.weight_decay, cfg.pretrain.trainer.batch_size) == (
+        1e-4, 0.05, 6
+    )
+
+
+def test_seed_projection_behaviour_is_an_option():
+    cfg = load_config(StVqrlConfig, "tiny", {"pretrain.train_projection": False})
+    assert cfg.pretrain.train_projection is False
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"pretrain.k": 13}, "pretrain.k"),
+        ({"backbone.size": "huge"}, "backbone.size"),
+        ({"backbone.pretrained": True}, "size 'full'"),
+        ({"eval.score": "both"}, "eval.score"),
+        ({"backbone.frag_gate": "soft"}, "frag_gate"),
+    ],
+)
+def test_bad_values_are_named(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(StVqrlConfig, "tiny", override)

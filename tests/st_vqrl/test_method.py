@@ -1,0 +1,109 @@
+"""StVqrlMethod: tiny pretrain + probe + zero-shot, save/load, stage reuse, feature cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from st_vqrl import StVqrlConfig, StVqrlMethod
+from vqa_core.config import load_config
+from vqa_core.datasets import ManifestItem
+from vqa_core.errors import ConfigError, WeightsUnavailableError
+from vqa_core.method import Method, get_method, register_method
+from vqa_core.testing import make_video
+
+CRFS = (0, 30, 42, 51)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """4 scenes x 4 versions (H.264 at rising CRF); scenes 0-1 train (and pretrain), 2 val, 3 test."""
+    root = tmp_path_factory.mktemp("stvqrl")
+    parts = {"train": [], "val": [], "test": []}
+    for s in range(4):
+        split = "train" if s < 2 else "val" if s == 2 else "test"
+        for v, crf in enumerate(CRFS):
+            path = make_video(
+                root / split / f"sc{s}_v{v:02d}.mp4", num_frames=16, height=64, width=64, seed=s,
+                options={"crf": str(crf)},
+            )
+            mos = 5.0 - crf / 13 + 0.05 * s
+            parts[split].append(ManifestItem(f"sc{s}_v{v:02d}", path, mos, split, {"scene": f"sc{s}", "version": v}))
+    parts["root"] = root
+    return parts
+
+
+def _config(data, **over) -> StVqrlConfig:
+    overrides = {"pretrain.dataset": str(data["root"] / "train"), **over}
+    return load_config(StVqrlConfig, "tiny", overrides)
+
+
+@pytest.fixture(scope="module")
+def fitted(data, tmp_path_factory):
+    work = tmp_path_factory.mktemp("work")
+    method = StVqrlMethod(_config(data), device="cpu", cache_dir=work / "cache")
+    history = method.fit(data["train"], data["val"], work / "run", progress=False)
+    return method, history, work
+
+
+def test_fit_predict_save_load(fitted, data, tmp_path):
+    method, history, _ = fitted
+    assert history["num_references"] == 2  # the pristine versions of the two train scenes
+    assert history["alpha"] in method.config.eval.alphas
+    scores = method.score_both(data["test"])
+    assert np.all(np.isfinite(scores["probe"]))
+    assert np.all((scores["zero_shot"] > 0) & (scores["zero_shot"] <= 1))
+    same = method.predict([data["test"][1].path, data["test"][1].path])
+    assert same[0] == same[1]
+    assert len(set(np.round(scores["probe"], 9))) == len(data["test"])
+
+    register_method("stvqrl", StVqrlMethod)
+    assert get_method("stvqrl") is StVqrlMethod
+    path = method.save(tmp_path / "stvqrl.pt")
+    loaded = Method.load(path, device="cpu")
+    assert isinstance(loaded, StVqrlMethod)
+    again = loaded.score_both(data["test"])
+    np.testing.assert_allclose(again["probe"], scores["probe"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(again["zero_shot"], scores["zero_shot"], rtol=1e-6, atol=1e-9)
+
+
+def test_pretrain_stage_is_keyed_by_what_it_depends_on(data):
+    a = StVqrlMethod(_config(data), device="cpu").pretrain_stages()[0]
+    b = StVqrlMethod(_config(data, **{"eval.score": "zero_shot"}), device="cpu").pretrain_stages()[0]
+    c = StVqrlMethod(_config(data, **{"pretrain.k": 2}), device="cpu").pretrain_stages()[0]
+    assert a.name == "st-vqrl" and a.key == b.key != c.key
+    assert StVqrlMethod(_config(data, **{"pretrain.enabled": False}), device="cpu").pretrain_stages() == []
+
+
+def test_reused_stage_is_not_trained_again(fitted, data, tmp_path):
+    method, _, work = fitted
+    stage_folder = next((work / "run").glob("pretrain-st-vqrl-*"))
+    other = StVqrlMethod(_config(data), device="cpu", cache_dir=work / "cache")
+    other.use_pretrained("st-vqrl", stage_folder)
+    other.fit(data["train"], data["val"], tmp_path / "run2", progress=False)
+    assert not list((tmp_path / "run2").glob("pretrain-*"))
+    np.testing.assert_allclose(other.predict(data["test"]), method.predict(data["test"]), rtol=1e-6, atol=1e-6)
+
+
+def test_features_are_cached(fitted, data):
+    method, _, work = fitted
+    files = sorted((work / "cache").rglob("*.pt"))
+    assert len(files) >= len(data["train"]) + len(data["val"]) + len(data["test"])
+    stamps = {f: f.stat().st_mtime_ns for f in files}
+    method.predict(data["test"])
+    assert {f: f.stat().st_mtime_ns for f in files} == stamps
+    assert sorted((work / "cache").rglob("*.pt")) == files
+
+
+def test_random_init_and_errors(data, tmp_path):
+    cfg = _config(data, **{"pretrain.enabled": False, "eval.cache_features": False, "eval.score": "zero_shot"})
+    method = StVqrlMethod(cfg, device="cpu")
+    no_refs = [it for it in data["train"] if it.extra["version"] != 0]
+    with pytest.raises(ConfigError, match="reference_dir"):
+        method.fit(no_refs, data["val"], tmp_path / "a", progress=False)
+    method.fit(data["train"], [], tmp_path / "b", progress=False)  # no val: RidgeCV on train
+    assert np.all(np.isfinite(method.predict(data["test"])))
+    released = StVqrlMethod(_config(data, init_from=str(tmp_path / "missing.pth")), device="cpu")
+    assert released.pretrain_stages() == []
+    with pytest.raises(WeightsUnavailableError, match=r"missing\.pth"):
+        released.fit(data["train"], data["val"], tmp_path / "c", progress=False)
