@@ -132,10 +132,12 @@ def pretrain_stvqrl(
     device: str | torch.device | None = None,
     resume: bool = True,
     progress: bool = True,
+    callbacks: Sequence[Any] = (),
 ) -> Path:
     """Run (or resume) ST-VQRL pretraining into `out_dir`; returns the artifact path.
 
-    Under `torchrun` every rank calls this; rank 0 writes the artifact.
+    Under `torchrun` every rank calls this; rank 0 writes the artifact. `callbacks` go to the
+    Trainer (`on_step_end(trainer, step, logs)`, `on_epoch_end(trainer, record)`).
     """
     cfg = load_config(StVqrlConfig, config)
     out_dir = Path(out_dir)
@@ -146,7 +148,9 @@ def pretrain_stvqrl(
     changes: dict[str, Any] = {"progress": trainer_cfg.progress and progress}
     if device is not None:
         changes["device"] = str(device)
-    trainer = Trainer(_PretrainTask(cfg), replace(trainer_cfg, **changes), out_dir / "train", resume=resume)
+    trainer = Trainer(
+        _PretrainTask(cfg), replace(trainer_cfg, **changes), out_dir / "train", resume=resume, callbacks=callbacks
+    )
     result = trainer.fit(dataset, None)
     net = trainer.model
     path = out_dir / ARTIFACT
