@@ -53,6 +53,8 @@ def test_fit_predict_save_load(fitted, data, tmp_path):
     scores = method.score_both(data["test"])
     assert np.all(np.isfinite(scores["probe"]))
     assert np.all((scores["zero_shot"] > 0) & (scores["zero_shot"] <= 1))
+    assert np.array_equal(scores["zero_shot"], scores["zero_shot_projection"])  # the default space
+    assert np.all((scores["zero_shot_backbone"] > 0) & (scores["zero_shot_backbone"] <= 1))
     same = method.predict([data["test"][1].path, data["test"][1].path])
     assert same[0] == same[1]
     assert len(set(np.round(scores["probe"], 9))) == len(data["test"])

@@ -127,9 +127,12 @@ class EvalConfig:
     tokens, mapped to MOS by a logistic fitted on the train part, which keeps the ranking).
     `reference_dir`: a folder of pristine videos; empty means the version-0 videos among the
     training items (the demo's pristine train scenes). `num_clips`: test clips per video.
+    `zero_shot_space`: `"projection"` (the 64-D space ST-VQRL's objective trains the distance
+    in) or `"backbone"` (raw tokens, as SSL-VQA's auxiliary score uses them).
     """
 
     score: Literal["probe", "zero_shot"] = "probe"
+    zero_shot_space: Literal["projection", "backbone"] = "projection"
     tau: float = 0.1
     eps: float = 1e-4
     alphas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)
@@ -143,6 +146,8 @@ class EvalConfig:
             raise ConfigError(f"eval.score {self.score!r} must be 'probe' or 'zero_shot'")
         if not self.alphas or min(self.alphas) <= 0:
             raise ConfigError("eval.alphas must be a non-empty list of positive ridge strengths")
+        if self.zero_shot_space not in ("projection", "backbone"):
+            raise ConfigError(f"eval.zero_shot_space {self.zero_shot_space!r} must be 'projection' or 'backbone'")
         if self.num_clips < 1 or self.batch_size < 1:
             raise ConfigError("eval.num_clips and eval.batch_size must be >= 1")
 

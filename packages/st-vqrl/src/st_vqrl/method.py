@@ -8,7 +8,8 @@
 3. (a) a ridge probe on mean-pooled backbone tokens, standardised with train statistics, its
    strength chosen by SRCC on `val` (RidgeCV's leave-one-out on train when there is no val);
    (b) the zero-shot NIQE-like score exp(-tau * d), d the Gaussian-fit distance between a
-   video's projected tokens and those of pristine references (the version-0 videos among the
+   video's tokens and those of pristine references (`eval.zero_shot_space`: the projection
+   space the objective shaped, or the raw backbone tokens SSL-VQA uses) (the version-0 videos among the
    *training* items, or `eval.reference_dir`), mapped to MOS by a logistic fitted on train
    (monotone, so it keeps the zero-shot ranking).
 `predict` returns the score named by `eval.score`; `score_both` returns both.
@@ -42,6 +43,8 @@ __all__ = ["PRETRAIN_STAGE", "StVqrlMethod"]
 log = logging.getLogger(__name__)
 
 PRETRAIN_STAGE = "st-vqrl"
+# token set used by the zero-shot distance in each space
+_TOKEN_KEY = {"projection": "projected", "backbone": "tokens"}
 
 
 def _srcc(a: np.ndarray, b: np.ndarray) -> float:
@@ -144,14 +147,19 @@ class StVqrlMethod(Method):
     def _pooled(entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
         return np.stack([e["tokens"].double().mean(0).numpy() for e in entries])
 
-    def _zero_shot_raw(self, entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
-        if self.reference is None:
+    def _zero_shot_raw(
+        self, entries: Sequence[Mapping[str, torch.Tensor]], space: str | None = None
+    ) -> np.ndarray:
+        """exp(-tau * d) against the pristine references, in `space` (default: `eval.zero_shot_space`)."""
+        space = space or self.config.eval.zero_shot_space
+        key = _TOKEN_KEY[space]
+        if self.reference is None or f"{space}_mean" not in self.reference:
             return np.full(len(entries), np.nan)
         ev = self.config.eval
-        ref_mean, ref_cov = self.reference["mean"], self.reference["cov"]
+        ref_mean, ref_cov = self.reference[f"{space}_mean"], self.reference[f"{space}_cov"]
         out = []
         for e in entries:
-            mean, cov = fit_gaussian(e["projected"].double())
+            mean, cov = fit_gaussian(e[key].double())
             d = gaussian_distance(mean, cov, ref_mean, ref_cov, eps=ev.eps)
             out.append(float(torch.exp(-ev.tau * d)))
         return np.asarray(out)
@@ -228,8 +236,10 @@ class StVqrlMethod(Method):
         self.reference = None
         if ref_paths:
             ref = self._tokens(ref_paths, progress, "reference tokens")
-            mean, cov = fit_gaussian(torch.cat([e["projected"] for e in ref]).double())
-            self.reference = {"mean": mean, "cov": cov}
+            self.reference = {}
+            for space, key in _TOKEN_KEY.items():
+                mean, cov = fit_gaussian(torch.cat([e[key] for e in ref]).double())
+                self.reference[f"{space}_mean"], self.reference[f"{space}_cov"] = mean, cov
         zs_train = self._zero_shot_raw(tr)
         self.zero_shot_calibration = _logistic_or_zscore(zs_train, y_train)
         self.calibration = self.zero_shot_calibration if self.config.eval.score == "zero_shot" else ScoreCalibration()
@@ -254,18 +264,20 @@ class StVqrlMethod(Method):
     def score_both(
         self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False
     ) -> dict[str, np.ndarray]:
-        """{"probe": MOS-scale probe scores, "zero_shot": raw exp(-tau d), "zero_shot_mos": calibrated}."""
+        """{"probe": MOS-scale probe scores, "zero_shot": raw exp(-tau d) in `eval.zero_shot_space`,
+        "zero_shot_mos": calibrated, "zero_shot_projection" / "zero_shot_backbone": raw, per space}."""
         self._check_ready()
         items = as_manifest_items(items)
         if not items:
             empty = np.zeros((0,), dtype=np.float64)
-            return {"probe": empty, "zero_shot": empty, "zero_shot_mos": empty}
+            return {k: empty for k in ("probe", "zero_shot", "zero_shot_mos", *(f"zero_shot_{s}" for s in _TOKEN_KEY))}
         entries = self._tokens([it.path for it in items], progress, "scoring")
         zs = self._zero_shot_raw(entries)
         return {
             "probe": self._probe_predict(self._pooled(entries)),
             "zero_shot": zs,
             "zero_shot_mos": np.asarray(self.zero_shot_calibration.to_mos(zs), dtype=np.float64),
+            **{f"zero_shot_{space}": self._zero_shot_raw(entries, space) for space in _TOKEN_KEY},
         }
 
     def predict(self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False) -> np.ndarray:
@@ -298,7 +310,7 @@ class StVqrlMethod(Method):
         probe.setdefault("val_srcc", {})
         self.probe = probe
         ref = state.get("reference")
-        self.reference = {"mean": ref["mean"].double(), "cov": ref["cov"].double()} if ref else None
+        self.reference = {k: v.double() for k, v in ref.items()} if ref else None
         self.zero_shot_calibration = ScoreCalibration.from_dict(dict(state.get("zero_shot_calibration") or {}))
 
 
