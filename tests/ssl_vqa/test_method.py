@@ -1,0 +1,139 @@
+"""SslMethod / QasaMethod end to end on tiny generated videos: fit, predict, save/load, baseline, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ssl_vqa.data import PairedDataset
+from ssl_vqa.method import QasaMethod, SslMethod
+from vqa_core.config import load_config
+from vqa_core.datasets import ManifestItem
+from vqa_core.errors import DatasetError, VqaError
+from vqa_core.method import Method, get_method, register_method
+from vqa_core.testing import make_video
+
+
+def _items(root: Path, n: int, pristine: int = 2) -> list[ManifestItem]:
+    """n scenes; the first `pristine` are version 0 (references), the rest increasingly compressed."""
+    items = []
+    for i in range(n):
+        crf = 4 + 7 * i
+        path = make_video(root / f"clip{i}.mp4", num_frames=12, height=48, width=64, seed=i,
+                          options={"crf": str(crf)})
+        items.append(ManifestItem(f"clip{i}", path, float(100 - crf), "train", {"version": 0 if i < pristine else 1}))
+    return items
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> list[ManifestItem]:
+    return _items(tmp_path_factory.mktemp("sslvids"), 8)
+
+
+@pytest.fixture(scope="module", params=["ssl", "qasa"])
+def fitted(request, videos, tmp_path_factory):
+    cls = {"ssl": SslMethod, "qasa": QasaMethod}[request.param]
+    register_method(cls.name, cls)
+    torch.manual_seed(0)
+    method = cls(load_config(cls.config_class, "tiny", ["semi.labelled=4"]), device="cpu")
+    history = method.fit(videos[:6], videos[6:], tmp_path_factory.mktemp(f"run_{cls.name}"), progress=False)
+    return method, history
+
+
+def test_fit_uses_the_partition(fitted):
+    method, history = fitted
+    assert (history["labelled"], history["unlabelled"]) == (4, 2)
+    assert len(method.partition.labelled) == 4
+    assert np.isfinite(history["history"][-1]["train_loss"])
+
+
+def test_predict_is_deterministic_and_distinguishes_videos(fitted, videos):
+    method, _ = fitted
+    a = method.predict(videos[:4])
+    b = method.predict([videos[3], videos[0]])
+    assert a.shape == (4,) and np.all(np.isfinite(a))
+    np.testing.assert_allclose(b, a[[3, 0]], rtol=1e-6)
+    assert len(np.unique(np.round(a, 6))) > 1
+
+
+def test_save_load_roundtrip(fitted, videos, tmp_path):
+    method, _ = fitted
+    path = method.save(tmp_path / f"{method.name}.pt")
+    loaded = Method.load(path, device="cpu")
+    assert type(loaded) is type(method) and get_method(method.name) is type(method)
+    parts = loaded.predict_parts(videos[:2])
+    np.testing.assert_allclose(loaded.calibration.to_mos(parts["combined"]), method.predict(videos[:2]), rtol=1e-6)
+    assert set(parts) == {"primary", "auxiliary", "combined"} and np.all(np.isfinite(parts["auxiliary"]))
+
+
+def test_supervised_baseline_has_no_auxiliary(videos, tmp_path):
+    cfg = load_config(SslMethod.config_class, "tiny",
+                      ["semi.labelled=4", "semi.unlabelled_per_labelled=0", "combine.mode=primary"])
+    method = SslMethod(cfg, device="cpu")
+    method.fit(videos[:6], [], tmp_path, progress=False)
+    assert method.model.auxiliary is None
+    parts = method.predict_parts(videos[:2])
+    assert np.all(np.isnan(parts["auxiliary"])) and np.array_equal(parts["combined"], parts["primary"])
+
+
+def test_missing_references_are_explained(videos, tmp_path):
+    no_pristine = [ManifestItem(it.video_id, it.path, it.mos, "train", {"version": 3}) for it in videos[:6]]
+    method = SslMethod("tiny", device="cpu")
+    with pytest.raises(DatasetError, match=r"niqe\.reference_dir"):
+        method.fit(no_pristine, [], tmp_path, progress=False)
+
+
+def test_paired_dataset_cycles_unlabelled_deterministically(videos):
+    cfg = load_config(SslMethod.config_class, "tiny")
+    ds = PairedDataset(videos[:3], videos[3:8], [0.0, 1.0, 2.0], cfg, None, seed=4)
+    seen = []
+    for epoch in range(5):
+        ds.set_epoch(epoch)
+        seen += [ds.unlabelled_indices(i)[0] for i in range(3)]
+    assert sorted(seen[:5]) == [0, 1, 2, 3, 4] and sorted(seen[5:10]) == [0, 1, 2, 3, 4]  # each once per cycle
+    again = PairedDataset(videos[:3], videos[3:8], [0.0, 1.0, 2.0], cfg, None, seed=4)
+    again.set_epoch(2)
+    assert again.unlabelled_indices(1) == [seen[7]]
+    item = ds[0]
+    assert item["l_v"].shape == item["l_w"].shape == item["u_v"].shape[1:]
+    assert not torch.equal(item["l_v"], item["l_w"])  # first- and second-half fragment offsets
+
+
+def test_untrained_method_refuses_to_predict(videos):
+    with pytest.raises(VqaError, match="not trained"):
+        SslMethod("tiny", device="cpu").predict(videos[:1])
+
+
+def _vqa_parser():
+    import argparse
+
+    from ssl_vqa.command import add
+
+    parser = argparse.ArgumentParser(prog="vqa")
+    add(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_command_arguments():
+    from ssl_vqa.command import parse_labelled
+
+    assert parse_labelled("500") == 500 and parse_labelled("0.25") == 0.25
+    parser = _vqa_parser()
+    args = parser.parse_args(["ssl", "fit", "--labelled", "0.5", "--config", "tiny", "--method", "qasa"])
+    assert (args.labelled, args.method, args.config) == (0.5, "qasa", "tiny")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["ssl", "fit", "--labelled", "many"])
+
+
+def test_command_scores_a_saved_model(fitted, videos, tmp_path, capsys):
+    import json
+
+    method, _ = fitted
+    ckpt = method.save(tmp_path / "model.pt")
+    args = _vqa_parser().parse_args(["ssl", "score", "--model", str(ckpt), "--json", str(videos[0].path)])
+    assert args.func(args) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["score"] == pytest.approx(float(method.predict([videos[0].path])[0]), rel=1e-6)
