@@ -59,6 +59,8 @@ def test_fit_predict_save_load(fitted, data, tmp_path):
     assert same[0] == same[1]
     assert len(set(np.round(scores["probe"], 9))) == len(data["test"])
 
+    assert method.model(method.example_input()).shape[:2] == (method.config.eval.num_clips, 128)
+
     register_method("stvqrl", StVqrlMethod)
     assert get_method("stvqrl") is StVqrlMethod
     path = method.save(tmp_path / "stvqrl.pt")

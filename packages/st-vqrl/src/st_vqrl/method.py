@@ -76,6 +76,18 @@ class StVqrlMethod(Method):
         self.reference: dict[str, torch.Tensor] | None = None
         self.zero_shot_calibration: ScoreCalibration = ScoreCalibration()
 
+    # -- cost report (vqa-bench) ----------------------------------------------------------
+    @property
+    def model(self) -> FragmentSwin3d | None:
+        """The backbone that does the per-video work (the probe and distance are negligible)."""
+        return self.backbone
+
+    def example_input(self) -> torch.Tensor:
+        """One evaluation clip batch: (num_clips, 3, clip_len, S, S), normalised like real input."""
+        c = self.config.clip
+        device = self.backbone.patch_embed.proj.weight.device if self.backbone is not None else "cpu"
+        return torch.zeros(self.config.eval.num_clips, 3, c.clip_len, c.size, c.size, device=device)
+
     # -- pretraining stage ----------------------------------------------------------------
     def stage_config(self) -> dict[str, Any]:
         """What the pretraining artifact depends on (evaluation settings excluded)."""
