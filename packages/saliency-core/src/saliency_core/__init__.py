@@ -16,7 +16,6 @@ from saliency_core.config import (
     load_config,
 )
 from saliency_core.data import SaliencyClipDataset
-from saliency_core.evaluate import evaluate_saliency
 from saliency_core.infer import minmax_per_frame, predict_maps
 from saliency_core.layout import channels_first_to_frames, frames_to_channels_first
 from saliency_core.losses import SaliencyLoss, cc, kld, nss, sim
@@ -25,17 +24,23 @@ from saliency_core.model import SaliencyUNet3D, build_model
 from saliency_core.registers import AttentionRegisters, ConcatRegisters
 from saliency_core.sources import SaliencySplits, load_manifest, make_saliency_splits
 
-# `python -m saliency_core.train` must not find the module already imported (runpy warns), so
-# the training API is resolved on first use.
-_TRAIN_NAMES = ("SaliencyTask", "add_train_command", "load_saliency_model", "read_saliency_checkpoint",
-                "train_saliency")
+# `python -m saliency_core.train` / `.evaluate` must not find their module already imported
+# (runpy warns), so these names are resolved on first use.
+_LAZY = {
+    "SaliencyTask": "train",
+    "add_train_command": "train",
+    "load_saliency_model": "train",
+    "read_saliency_checkpoint": "train",
+    "train_saliency": "train",
+    "evaluate_saliency": "evaluate",
+}
 
 
 def __getattr__(name: str):
-    if name in _TRAIN_NAMES:
-        from saliency_core import train
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(train, name)
+        return getattr(import_module(f"saliency_core.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'saliency_core' has no attribute {name!r}")
 
 
