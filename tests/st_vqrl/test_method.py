@@ -105,7 +105,10 @@ def test_random_init_and_errors(data, tmp_path):
     no_refs = [it for it in data["train"] if it.extra["version"] != 0]
     with pytest.raises(ConfigError, match="reference_dir"):
         method.fit(no_refs, data["val"], tmp_path / "a", progress=False)
-    method.fit(data["train"], [], tmp_path / "b", progress=False)  # no val: RidgeCV on train
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    extra = ManifestItem("broken", broken, 3.0, "train", {"scene": "x", "version": 1})
+    method.fit([*data["train"], extra], [], tmp_path / "b", progress=False)  # no val: RidgeCV; broken dropped
     assert np.all(np.isfinite(method.predict(data["test"])))
     released = StVqrlMethod(_config(data, init_from=str(tmp_path / "missing.pth")), device="cpu")
     assert released.pretrain_stages() == []

@@ -229,7 +229,7 @@ class StVqrlMethod(Method):
         progress: bool = True,
     ) -> dict[str, Any]:
         init_distributed(self.device)
-        train, val = list(train), list(val)
+        train, val = _decodable(train), _decodable(val)
         if len(train) < 3:
             raise DatasetError(f"stvqrl: the probe needs at least 3 training videos, got {len(train)}")
         ref_paths = self._reference_paths(train)
@@ -324,6 +324,24 @@ class StVqrlMethod(Method):
         ref = state.get("reference")
         self.reference = {k: v.double() for k, v in ref.items()} if ref else None
         self.zero_shot_calibration = ScoreCalibration.from_dict(dict(state.get("zero_shot_calibration") or {}))
+
+
+def _decodable(items: Sequence[ManifestItem]) -> list[ManifestItem]:
+    """Items whose video opens and reports frames; the others are left out with a warning naming them."""
+    from vqa_core.errors import VideoDecodeError
+    from vqa_core.video import probe
+
+    kept, failed = [], []
+    for item in items:
+        try:
+            if int(probe(item.path).num_frames) < 1:
+                raise VideoDecodeError(f"{item.path}: the video reports no frames")
+            kept.append(item)
+        except (VideoDecodeError, OSError) as err:
+            failed.append(f"{item.path}: {err}")
+    if failed:
+        log.warning("stvqrl: %d video(s) cannot be read and are left out:\n  %s", len(failed), "\n  ".join(failed))
+    return kept
 
 
 def _logistic_or_zscore(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:
