@@ -88,3 +88,12 @@ def test_png_maps_named_by_frame_index_roundtrip(tmp_path):
     np.testing.assert_allclose(back[1], maps[0].numpy(), atol=0.5 / 255 + 1e-6)
     with pytest.raises(DatasetError, match="41"):
         read_maps(tmp_path / "v", [41])
+
+
+def test_float_clips_in_unit_range_give_the_same_maps():
+    torch.manual_seed(0)
+    model = build_model("tiny", registers="none").eval()
+    clip = np.random.default_rng(2).integers(0, 256, size=(5, 32, 48, 3), dtype=np.uint8)
+    a = predict_maps(model, clip)
+    b = predict_maps(model, torch.from_numpy(clip).float() / 255)
+    torch.testing.assert_close(a, b)

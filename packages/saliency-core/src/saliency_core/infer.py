@@ -42,7 +42,9 @@ def predict_maps(
     size: tuple[int, int] | None = None,
     batch_windows: int = 4,
 ) -> torch.Tensor:
-    """Saliency `(T, H, W)` float in [0, 1] on the CPU for a uint8 clip `(T, H, W, 3)`.
+    """Saliency `(T, H, W)` float in [0, 1] on the CPU for a clip `(T, H, W, 3)`.
+
+    The clip is uint8 (0-255) or float already in [0, 1] (as the VQA methods' decoded clips are).
 
     The clip is resized to the model's input size (`size`, default: the size in the model's
     config) and the maps are resized back to the clip's H x W, so maps align pixel for pixel
