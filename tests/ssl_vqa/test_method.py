@@ -137,3 +137,23 @@ def test_command_scores_a_saved_model(fitted, videos, tmp_path, capsys):
     assert args.func(args) == 0
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["score"] == pytest.approx(float(method.predict([videos[0].path])[0]), rel=1e-6)
+
+
+def test_stvqrl_stage_initialises_both_trunks(tmp_path):
+    from ssl_vqa.model import build_trunk
+    from st_vqrl.pretrain import ARTIFACT
+
+    cfg = load_config(SslMethod.config_class, "tiny", ["init=stvqrl"])
+    method = SslMethod(cfg, device="cpu")
+    (stage,) = method.pretrain_stages()
+    assert stage.name == "stvqrl" and stage.config == cfg.stvqrl
+    torch.manual_seed(11)
+    trunk = build_trunk(cfg)
+    torch.save({"backbone": trunk.state_dict()}, tmp_path / ARTIFACT)
+    method.use_pretrained("stvqrl", tmp_path)
+    model = method._initial_model()
+    for got in (model.primary.backbone, model.auxiliary.backbone):
+        for name, value in trunk.state_dict().items():
+            torch.testing.assert_close(got.state_dict()[name], value)
+    released = load_config(SslMethod.config_class, "tiny", ["init=stvqrl", "stvqrl.init_from=/nowhere/st.pth"])
+    assert SslMethod(released, device="cpu").pretrain_stages() == []

@@ -110,7 +110,7 @@ class DualModel(nn.Module):
     Training batches are dicts with `l_v`, `l_w` (labelled views, (B, 3, T, H, W)), optionally
     `u_v`, `u_w` (unlabelled), and for QASA `l_cv`, `l_cw`, `u_cv`, `u_cw` (CLIP frames of the
     two CLIP views, (B, T, 3, S, S)); for SSL `ref_index` picks this epoch's reference cubes
-    from the `reference_cubes` buffer (non-persistent: set with `set_reference_cubes`).
+    from `reference_cubes` (not saved, not moved by `.to`: set with `set_reference_cubes`; the step's cubes follow the batch).
     """
 
     def __init__(self, primary: PrimaryModel, auxiliary: nn.Module | None, kind: str, tau_train: float = 0.01,
@@ -123,10 +123,11 @@ class DualModel(nn.Module):
         self.kind = kind
         self.tau_train = float(tau_train)
         self.tau_test = float(tau_test)
-        self.register_buffer("reference_cubes", torch.zeros(0), persistent=False)
+        # a plain attribute, not a buffer: DDP would broadcast every reference cube at every step
+        self.reference_cubes = torch.zeros(0)
 
     def set_reference_cubes(self, cubes: Tensor) -> None:
-        self.reference_cubes = cubes.to(next(self.parameters()).device)
+        self.reference_cubes = cubes
 
     def _two_views(self, net: nn.Module, v: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
         out = net(torch.cat([v, w]))
@@ -139,7 +140,8 @@ class DualModel(nn.Module):
             idx = idx[0] if idx.ndim > 1 else idx
             if self.reference_cubes.numel() == 0:
                 raise RuntimeError("SSL-VQA training needs reference cubes; call set_reference_cubes first")
-            reference = self.auxiliary.reference_gaussian(self.reference_cubes[idx.to(self.reference_cubes.device)])
+            cubes = self.reference_cubes[idx.to(self.reference_cubes.device)]
+            reference = self.auxiliary.reference_gaussian(cubes.to(batch["l_v"].device))
         out: dict[str, DualScores] = {}
         for part in ("l", "u"):
             if f"{part}_v" not in batch:
