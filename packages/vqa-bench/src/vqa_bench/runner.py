@@ -423,23 +423,26 @@ class BenchRunner:
         out: dict[str, dict[str, Any]] = {}
         for stage in method.pretrain_stages():
             folder = self.settings.pretrain_cache / stage.key
-            marker = folder / DONE_MARKER
-            if marker.is_file():
-                info = _read_json(marker)
-                out[stage.name] = {
-                    "key": stage.key,
-                    "folder": folder,
-                    "seconds": info.get("seconds", 0.0),
-                    "reused": True,
-                }
-                self.console.print(f"  {name}: pretraining stage {stage.name} reused from {folder}")
-                continue
-            self.console.print(f"  {name}: building pretraining stage {stage.name} ({stage.key}) in {folder}")
             folder.mkdir(parents=True, exist_ok=True)
-            t0 = time.perf_counter()
-            stage.build(folder)
-            seconds = time.perf_counter() - t0
-            write_json_atomic(marker, {"key": stage.key, "seconds": seconds, "method": name})
+            marker = folder / DONE_MARKER
+            with _folder_lock(folder):  # two runs sharing a cache build a stage once
+                if marker.is_file():
+                    info = _read_json(marker)
+                    out[stage.name] = {
+                        "key": stage.key,
+                        "folder": folder,
+                        "seconds": info.get("seconds", 0.0),
+                        "reused": True,
+                    }
+                    self.console.print(f"  {name}: pretraining stage {stage.name} reused from {folder}")
+                    continue
+                self.console.print(
+                    f"  {name}: building pretraining stage {stage.name} ({stage.key}) in {folder}"
+                )
+                t0 = time.perf_counter()
+                stage.build(folder)
+                seconds = time.perf_counter() - t0
+                write_json_atomic(marker, {"key": stage.key, "seconds": seconds, "method": name})
             out[stage.name] = {"key": stage.key, "folder": folder, "seconds": seconds, "reused": False}
         return out
 
@@ -544,6 +547,23 @@ def logistic_curve(pred: np.ndarray, mos: np.ndarray) -> Callable[[np.ndarray], 
     except (ValueError, TypeError, VqaError):
         return None
     return None if params is None else (lambda x: logistic4(np.asarray(x, dtype=np.float64), *params))
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive advisory lock on `<folder>.lock` beside it (released if the process dies);
+    beside, not inside, so a stage's build still gets an empty folder."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock, builds are still atomic per marker
+        yield
+        return
+    with open(folder.with_name(folder.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _run_key(run_info: Mapping[str, Any]) -> dict[str, Any]:
