@@ -157,3 +157,16 @@ def test_stvqrl_stage_initialises_both_trunks(tmp_path):
             torch.testing.assert_close(got.state_dict()[name], value)
     released = load_config(SslMethod.config_class, "tiny", ["init=stvqrl", "stvqrl.init_from=/nowhere/st.pth"])
     assert SslMethod(released, device="cpu").pretrain_stages() == []
+
+
+def test_calibration_keeps_ranks_beyond_the_labelled_range():
+    from ssl_vqa.method import calibrate
+
+    raw = np.array([0.10, 0.12, 0.15, 0.20])
+    mos = np.array([1.0, 2.0, 2.5, 4.0])
+    cal = calibrate(raw, mos)
+    slope, intercept = np.polyfit(raw, mos, 1)  # ordinary least squares, computed independently
+    test = np.array([-1.0, 0.0, 0.5, 3.0])  # far outside the labelled range
+    np.testing.assert_allclose(cal.to_mos(test), slope * test + intercept)
+    assert np.all(np.diff(cal.to_mos(test)) > 0)
+    assert calibrate(raw, mos[::-1]).kind == "identity"  # anti-correlated: raw scores, with a warning

@@ -182,7 +182,7 @@ class CombineConfig:
       two raw scales are unrelated, so a raw average would let one model dominate);
     - `"product"` (QASA-VQA's seed): sigmoid(`primary_scale` * s_p) x s_a;
     - `"primary"` / `"auxiliary"`: one model alone.
-    The combined raw score is mapped to MOS by a logistic fitted on the labelled training videos.
+    The combined raw score is mapped to MOS by an increasing linear fit on the labelled training videos.
     """
 
     mode: Literal["average", "product", "primary", "auxiliary"] = "average"

@@ -11,7 +11,7 @@
 4. vqa-core's Trainer trains the dual model on `PairedDataset` (labelled + unlabelled per item)
    with `dual_model_loss`, selecting on the validation SRCC of the primary model;
 5. the reference Gaussian is fitted (SSL-VQA), the two models' score statistics on the labelled
-   videos fix the combination (`combine`), and a logistic maps the combined score to MOS.
+   videos fix the combination (`combine`), and a linear fit (increasing) maps the combined score to MOS.
 
 `semi.labelled` is also the `--labelled` of `vqa ssl fit` (a count or a fraction).
 """
@@ -407,14 +407,20 @@ class QasaMethod(SslMethod):
 
 
 def calibrate(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:
-    """Logistic raw -> MOS on the labelled videos; a linear fit if the logistic does not converge."""
-    try:
-        return ScoreCalibration.fit_logistic(raw, mos)
-    except (VqaError, ConfigError):
-        pass
-    if raw.size >= 2 and np.std(raw) > 0:
-        slope, intercept = np.polyfit(raw, mos, 1)
+    """Linear least-squares map raw -> MOS on the labelled videos (increasing, so ranks are kept).
+
+    Not a logistic: a 4-parameter logistic fitted on the few labelled videos saturates outside
+    their raw range and maps every test video beyond it to the same MOS (measured on the demo:
+    13 test videos, one predicted value), which destroys the ranking. The metrics apply their
+    own logistic fit before PLCC/RMSE.
+    """
+    ok = np.isfinite(raw) & np.isfinite(mos)
+    if ok.sum() >= 2 and np.std(raw[ok]) > 0:
+        slope, intercept = np.polyfit(raw[ok], mos[ok], 1)
         if slope > 0:
             return ScoreCalibration(kind="zscore", mean=float(intercept), std=float(slope))
-    log.warning("score calibration failed (constant or anti-correlated scores); predictions are raw scores")
+    log.warning(
+        "score calibration: the combined score does not increase with MOS on the labelled videos; "
+        "predictions are raw scores"
+    )
     return ScoreCalibration()
