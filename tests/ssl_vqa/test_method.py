@@ -170,3 +170,22 @@ def test_calibration_keeps_ranks_beyond_the_labelled_range():
     np.testing.assert_allclose(cal.to_mos(test), slope * test + intercept)
     assert np.all(np.diff(cal.to_mos(test)) > 0)
     assert calibrate(raw, mos[::-1]).kind == "identity"  # anti-correlated: raw scores, with a warning
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ssl", "qasa"])
+def test_ddp_fit(name, videos, tmp_path):
+    """Two CPU ranks under torchrun (gloo): the dual model trains and every video is scored."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = Path(__file__).with_name("ddp_fit_script.py")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(script), name, str(tmp_path), *[str(v.path) for v in videos]]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result == {"steps": 1, "pred_n": 8, "finite": True}  # 4 labelled / 2 ranks / batch 2 = 1 step
