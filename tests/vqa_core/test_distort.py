@@ -144,3 +144,11 @@ def test_source_rate_is_kept(tmp_path, fps, version):
     with av.open(str(out)) as c:
         assert Fraction(c.streams.video[0].average_rate) == Fraction(fps).limit_denominator(1001)
     assert probe(out, exact=True).num_frames == 12
+
+
+def test_encodes_are_reproducible(bank, tmp_path):
+    """Same source, same version -> the same bytes (single-threaded encoders)."""
+    src, paths = bank
+    for version in (3, 5):
+        again = apply(src, tmp_path / f"again_v{version:02d}.mp4", version)
+        assert again.read_bytes() == paths[version].read_bytes(), version

@@ -114,6 +114,9 @@ def write_frames(
                 if stream is None:
                     stream = container.add_stream(codec, rate=rate)
                     stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, WORK_PIX_FMT
+                    # One encoder thread: threaded MPEG-2/x264 encodes differed between two builds
+                    # of the demo (2 of 192 files), and labels must be reproducible.
+                    stream.codec_context.thread_count = 1
                     if opts:
                         stream.options = opts
                 if frame.format.name != WORK_PIX_FMT:
