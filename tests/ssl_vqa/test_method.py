@@ -189,3 +189,28 @@ def test_ddp_fit(name, videos, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
     assert result == {"steps": 1, "pred_n": 8, "finite": True}  # 4 labelled / 2 ranks / batch 2 = 1 step
+
+
+def test_released_ssl_model_scores_after_references(videos, tmp_path, to_fastvqa):
+    from ssl_vqa.model import build_dual_model
+
+    cfg = load_config(SslMethod.config_class, "tiny")
+    model = build_dual_model(cfg)
+    release = {"primary": {f"module.{k}": v for k, v in model.primary.state_dict().items()},
+               "auxillary": model.auxiliary.backbone.state_dict()}
+    # this package's primary names -> the released FAST-VQA names (the key map itself is tested in test_model.py)
+    _to_fastvqa = to_fastvqa
+    release["primary"] = {
+        ("module.vqa_head.fc_hid." + k.split("net.1.")[1]) if "head.net.1." in k
+        else ("module.vqa_head.fc_last." + k.split("net.4.")[1]) if "head.net.4." in k
+        else "module.backbone." + _to_fastvqa(k[len("module.backbone."):]): v
+        for k, v in release["primary"].items()
+    }
+    release["auxillary"] = {_to_fastvqa(k): v for k, v in release["auxillary"].items()}
+    torch.save(release, tmp_path / "sslvqa_30.pth")
+    method = SslMethod.from_release(tmp_path / "sslvqa_30.pth", "tiny", device="cpu")
+    with pytest.raises(VqaError, match="fit_references"):
+        method.predict(videos[:2])
+    method.fit_references([it.path for it in videos[:2]])
+    scores = method.predict(videos[2:4])
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
@@ -98,19 +96,7 @@ def test_text_tower_frozen_image_tower_trains(qasa_model):
 # ---------------------------------------------------------------- released checkpoints
 
 
-def _to_fastvqa(name: str) -> str:
-    """torchvision Swin3D name -> FAST-VQA SwinTransformer3D name (written here, independently)."""
-    m = re.match(r"features\.(\d+)\.(\d+)\.(.*)", name)
-    if m and int(m[1]) % 2 == 0:
-        rest = m[3].replace("mlp.0.", "mlp.fc1.").replace("mlp.3.", "mlp.fc2.")
-        return f"layers.{int(m[1]) // 2}.blocks.{m[2]}.{rest}"
-    m = re.match(r"features\.(\d+)\.(.*)", name)
-    if m:
-        return f"layers.{(int(m[1]) - 1) // 2}.downsample.{m[2]}"
-    return name
-
-
-def _release_like(model, clip_layout: bool) -> dict:
+def _release_like(model, clip_layout: bool, _to_fastvqa) -> dict:
     """A `{primary, auxillary}` dict with the released names (DataParallel prefixes included)."""
     g = torch.Generator().manual_seed(3)
     rand = lambda t: torch.randn(t.shape, generator=g) if t.is_floating_point() else t.clone()  # noqa: E731
@@ -129,17 +115,17 @@ def _release_like(model, clip_layout: bool) -> dict:
 
 
 @pytest.mark.parametrize("kind", ["ssl", "qasa"])
-def test_released_checkpoint_loads(kind, tmp_path):
+def test_released_checkpoint_loads(kind, tmp_path, to_fastvqa):
     cfg = load_config(SslConfig if kind == "ssl" else QasaConfig, "tiny")
     model = build_dual_model(cfg)
-    release = _release_like(model, clip_layout=kind == "qasa")
+    release = _release_like(model, kind == "qasa", to_fastvqa)
     torch.save(release, tmp_path / "release.pth")
     load_released_dual(tmp_path / "release.pth", model)
     head = model.primary.head.state_dict()
     torch.testing.assert_close(head["net.4.weight"], release["primary"]["module.vqa_head.fc_last.weight"])
     name = "features.0.0.attn.qkv.weight"
     torch.testing.assert_close(model.primary.backbone.state_dict()[name],
-                               release["primary"][f"module.backbone.{_to_fastvqa(name)}"])
+                               release["primary"][f"module.backbone.{to_fastvqa(name)}"])
     if kind == "qasa":
         got = model.auxiliary.clip.state_dict()["visual.conv1.weight"]
         torch.testing.assert_close(got, release["auxillary"]["visual.conv1.weight"].float())
@@ -148,9 +134,9 @@ def test_released_checkpoint_loads(kind, tmp_path):
         torch.testing.assert_close(model.auxiliary.backbone.state_dict()["norm.weight"], release["auxillary"]["norm.weight"])
 
 
-def test_released_checkpoint_partial_is_an_error():
+def test_released_checkpoint_partial_is_an_error(to_fastvqa):
     model = build_dual_model(load_config(SslConfig, "tiny"))
-    release = _release_like(model, clip_layout=False)
+    release = _release_like(model, False, to_fastvqa)
     del release["primary"]["module.vqa_head.fc_last.bias"]
     with pytest.raises(VqaError, match="head"):
         load_released_dual(release, model)

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ssl_vqa.dual_loss import DualScores
 from st_vqrl.model import VQAHead, build_backbone
+from vqa_core.errors import VqaError
 from vqa_core.losses import fit_gaussian, gaussian_distance
 
 __all__ = ["DualModel", "NiqeAuxiliary", "PrimaryModel", "build_dual_model", "build_trunk"]
@@ -94,7 +95,10 @@ class NiqeAuxiliary(nn.Module):
         """(B, N, C) tokens -> (B,) NIQE-like distance to the reference Gaussian."""
         if reference is None:
             if int(self.reference_count) == 0:
-                raise RuntimeError("NiqeAuxiliary has no reference Gaussian; call fit_reference first")
+                raise VqaError(
+                    "the SSL-VQA auxiliary has no pristine reference Gaussian: train with fit(), or call "
+                    "SslMethod.fit_references(pristine_videos) (e.g. after loading the authors' release)"
+                )
             reference = (self.reference_mean, self.reference_cov)
         mean_v, cov_v = fit_gaussian(tokens.double())
         mean_r, cov_r = (t.to(tokens.device, torch.float64) for t in reference)
