@@ -18,6 +18,17 @@ Why it is built this way (measured in reference/anchors.md §6.3 and in benchmar
   streams whose first pts is not 0 work, and on variable-frame-rate video index i means "the
   frame shown closest to time i / fps". A target with no frame of its own (past the end, an
   undecodable or missing frame) gets the nearest decodable frame (ties: the earlier one).
+- AVI stores no presentation timestamps, only frame numbers in decode order; the pts FFmpeg
+  guesses for it are off by the reorder delay and, with B-frames, permuted (the decoder
+  returns frames in display order, each carrying its own packet's decode-order stamp). PyAV
+  does not expose FFmpeg's `best_effort_timestamp`, which would not fix this either (it falls
+  back to the dts of the packet that *triggered* the output, shifted by the decoder and thread
+  delay). So AVI frames are *counted* in decoder output order from a known position: 0 at
+  the top of the stream, and after a seek the display index of the keyframe decoding restarts
+  at (its frame number from the idx1 index, corrected by the parser's pts when B-frames coded
+  after it are shown before it). Counting cannot survive skipped pictures, so AVI is decoded
+  without the non-reference skip. Any other container whose decoded pts go backwards in output
+  order is read again the same way, from the top (its dts need not be frame numbers).
 - Each call opens its own container and shares nothing, so it is safe in DataLoader workers.
 """
 
@@ -50,6 +61,8 @@ _SKIP_GUARD = 8
 _INDEXED_FORMATS = frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"})
 # Give up on a stream after this many consecutive packets that fail to decode.
 _MAX_CONSECUTIVE_ERRORS = 200
+# Containers whose timestamps are frame numbers in decode order (no pts): frames are counted.
+_COUNTED_FORMATS = frozenset({"avi"})
 
 
 def read_clip(
@@ -84,8 +97,12 @@ def read_clip(
     targets = np.unique(wanted)
     clip = _ClipDecoder(check_file(path), resize, skip_nonref=True)
     frames = clip.run(targets)
+    if clip.pts_went_backwards:
+        # Timestamps are not presentation times: read again, counting frames from the top.
+        clip = _ClipDecoder(Path(path), resize, skip_nonref=False, count_frames=True)
+        frames = clip.run(targets)
     if clip.skip_may_have_changed_result:
-        clip = _ClipDecoder(Path(path), resize, skip_nonref=False)
+        clip = _ClipDecoder(Path(path), resize, skip_nonref=False, count_frames=clip.count_frames)
         frames = clip.run(targets)
     h, w = clip.output_hw
     out = np.empty((len(wanted), h, w, 3), dtype=np.uint8)
@@ -111,6 +128,10 @@ def _as_indices(path: str | Path, indices: Sequence[int] | np.ndarray) -> np.nda
         bad = arr[arr < 0][:5].tolist()
         raise ValueError(f"{path}: negative frame indices {bad} (indices count from 0; use num_frames - k)")
     return arr.astype(np.int64)
+
+
+class _PtsWentBackwards(Exception):
+    """Decoded frames come out in display order, so decreasing pts mean they are not presentation times."""
 
 
 @dataclass
@@ -150,14 +171,19 @@ class _ClipDecoder:
     path: Path
     resize: Resize
     skip_nonref: bool
+    # Index frames by counting decoder output instead of by pts; None = decide from the container.
+    count_frames: bool | None = None
     output_hw: tuple[int, int] = (0, 0)
     skip_may_have_changed_result: bool = False
+    pts_went_backwards: bool = False  # set (and the run abandoned) when pts are not presentation times
     _rotation: float = 0.0
     _geometry_known: bool = False
     _skip_before: int = -1  # packets with a smaller index may skip non-reference pictures
     _skip_limit: int | None = None  # never skip this close to the (estimated) end of the stream
     _skipped: list[int] = field(default_factory=list)  # indices of packets decoded in skip mode
-    _counter: int = -1  # sequential index for frames without any timestamp
+    _counter: int = -1  # index of the last frame counted (frames without timestamps, counted mode)
+    _dts0: int | None = None  # first index timestamp: AVI frame numbers count from it
+    _pts_offset: int = 0  # pts - dts of the first AVI packet (see _first_packet_pts_offset)
     _errors: int = 0
 
     def run(self, targets: np.ndarray) -> dict[int, np.ndarray]:
@@ -166,6 +192,9 @@ class _ClipDecoder:
             self._open()
             try:
                 return self._run(targets.tolist())
+            except _PtsWentBackwards:
+                self.pts_went_backwards = True
+                return {}
             except av.FFmpegError as err:
                 raise VideoDecodeError(f"{self.path}: decoding failed ({describe_error(err)})") from err
 
@@ -174,7 +203,28 @@ class _ClipDecoder:
         self.container, self.stream = self._stack.enter_context(open_video(self.path))
         self.stream.codec_context.thread_type = "AUTO"
         self.timing = stream_timing(self.path, self.stream)
+        formats = set(self.container.format.name.split(","))
+        indexed_avi = False
+        if self.count_frames is None:
+            self.count_frames = bool(_COUNTED_FORMATS & formats)
+        if self.count_frames:
+            # Skipped pictures produce no output, which would break the count.
+            self.skip_nonref = False
+            self._dts0 = self._first_index_timestamp()
+            indexed_avi = bool(_COUNTED_FORMATS & formats) and self._dts0 is not None
         self.plan = self._make_plan()
+        if self.count_frames and not indexed_avi:
+            # Only AVI's index says which frame number a seek lands on; elsewhere count from the top.
+            self.plan.seekable = False
+        elif self.count_frames and self.plan.seekable:
+            offset = self._first_packet_pts_offset()
+            if offset is None:  # the peek or the seek back failed: read from the top of a fresh container
+                self.container.close()
+                self.container, self.stream = self._stack.enter_context(open_video(self.path))
+                self.stream.codec_context.thread_type = "AUTO"
+                self.plan.seekable = False
+            else:
+                self._pts_offset = offset
         self._skip_limit = self._estimated_frames() - _SKIP_GUARD if self._estimated_frames() else None
 
     def _estimated_frames(self) -> int | None:
@@ -202,6 +252,34 @@ class _ClipDecoder:
             except av.FFmpegError:
                 return _SeekPlan(keyframes=None, fallback_gap=fallback, seekable=False)
         return _SeekPlan(keyframes=keys if keys and len(keys) >= 2 else None, fallback_gap=fallback)
+
+    def _first_packet_pts_offset(self) -> int | None:
+        """pts - dts of the first packet, which is shown first: the delay FFmpeg's pts guess adds.
+
+        Guessed AVI pts are this far ahead of the frame number; for codecs whose parser knows
+        the picture order (MPEG-4 part 2) they are display-order stamps, so a keyframe's pts
+        minus this offset is its display index even when B-frames after it in decode order
+        are shown before it (open GOP). Costs one packet read and a seek back to the start;
+        None if either fails.
+        """
+        offset = 0
+        try:
+            for packet in self.container.demux(self.stream):
+                if packet.size > 0:
+                    if packet.pts is not None and packet.dts is not None:
+                        offset = packet.pts - packet.dts
+                    break
+            self.container.seek(self._dts0 or 0, stream=self.stream, backward=True)
+        except av.FFmpegError:
+            return None
+        return offset
+
+    def _first_index_timestamp(self) -> int | None:
+        try:
+            entries = self.stream.index_entries
+            return entries[0].timestamp if len(entries) else None
+        except (AttributeError, av.FFmpegError, IndexError):
+            return None
 
     def _keyframe_indices(self) -> list[int] | None:
         # Only containers with a real sample index or cues; others (mpegts, raw h264, ...) build
@@ -333,6 +411,9 @@ class _ClipDecoder:
         skipping = False
         consecutive_errors = 0
         contiguous = not after_seek
+        last_pts: int | None = None
+        anchored = not (after_seek and self.count_frames)
+        leading = False
         demux = self.container.demux(self.stream)
         while True:
             try:
@@ -341,6 +422,18 @@ class _ClipDecoder:
                 return
             except av.FFmpegError:
                 packet = None  # damaged container data: treat as the end, but drain the decoder
+            if not anchored and packet is not None:
+                # Counted mode after a seek: start at a keyframe and take its display index from
+                # its guessed pts (see _first_packet_pts_offset), else its frame number (dts).
+                if packet.size <= 0 or not packet.is_keyframe:
+                    continue
+                if packet.dts is None or self._dts0 is None:
+                    yield from self._reopen_unseekable()
+                    return
+                stamp = packet.dts if packet.pts is None else packet.pts - self._pts_offset
+                self._counter = round((stamp - self._dts0) * timing.time_base * timing.fps) - 1
+                anchored = True
+                leading = True  # pictures shown before this keyframe lack a reference here: drop them
             if packet is not None and self.skip_nonref and packet.pts is not None and timing.start is not None:
                 p = timing.index_of(packet.pts)
                 skip = p < self._skip_before
@@ -355,14 +448,26 @@ class _ClipDecoder:
             except av.FFmpegError:
                 self._errors += 1
                 consecutive_errors += 1
+                if self.count_frames:
+                    # The lost picture's slot: exact without B-frames, within the reorder delay with them.
+                    self._counter += 1
                 if consecutive_errors > _MAX_CONSECUTIVE_ERRORS:
                     return
                 continue
             for frame in frames:
+                if leading and not frame.key_frame:
+                    continue
+                leading = False
+                if self.count_frames:
+                    self._counter += 1  # corrupt frames still occupy their slot
+                elif frame.pts is not None:
+                    if contiguous and last_pts is not None and frame.pts < last_pts:
+                        raise _PtsWentBackwards
+                    last_pts = frame.pts
                 if frame.is_corrupt:
                     self._errors += 1
                     continue
-                x = self._position(frame, after_seek)
+                x = Fraction(self._counter) if self.count_frames else self._position(frame, after_seek)
                 if x is None:
                     # No timestamps after a seek: positions are unknowable, decode from the top instead.
                     yield from self._reopen_unseekable()
