@@ -9,6 +9,9 @@ Pipeline of `fit`:
 3. vqa-core's Trainer trains the network on two clip-consistent augmented views per video:
    loss = MSE(regressor(mean embedding), z-scored MOS) + lambda * NT-Xent(z_view1, z_view2, tau),
    selecting the epoch on validation SRCC only (the seed selected on a loss mix).
+
+Under torchrun each rank's NT-Xent takes its own micro-batch as the negatives (no cross-rank gather
+of embeddings), so the effective number of negatives is 2 x batch_size - 2 per rank, as in the seed.
 """
 
 from __future__ import annotations
