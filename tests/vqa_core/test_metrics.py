@@ -252,3 +252,14 @@ def test_saliency_input_errors():
         saliency_metrics(-np.ones((4, 4)), np.ones((4, 4)))
     with pytest.raises(MetricInputError, match="need fixations"):
         saliency_metrics(np.ones((4, 4)), np.ones((4, 4)), other_fixations=np.ones((4, 4)))
+
+
+def test_three_items_use_the_linear_mapping():
+    # Three points cannot pin four logistic parameters: the metrics fall back to a line, not a crash.
+    pred, mos = [1.0, 2.0, 3.5], [1.1, 2.5, 3.0]
+    m = quality_metrics(pred, mos)
+    assert m["fit"] == "linear" and m["n"] == 3
+    slope, intercept = np.polyfit(pred, mos, 1)
+    expected = np.sqrt(np.mean((slope * np.asarray(pred) + intercept - np.asarray(mos)) ** 2))
+    assert m["rmse"] == pytest.approx(expected)
+    assert m["srcc"] == pytest.approx(1.0)

@@ -97,6 +97,8 @@ def fit_logistic4(pred, mos) -> np.ndarray | None:
     calibration and the plots share.
     """
     p, y = _as_vector("pred", pred), _as_vector("mos", mos)
+    if p.size < 4:  # four parameters need at least four points; callers fall back to a line
+        return None
     best, best_sse = None, np.inf
     centres = (float(np.mean(p)), float(np.percentile(p, 25)), float(np.percentile(p, 75)))
     starts = [(c, b4) for c in centres for b4 in (0.5, float(np.std(p)) / 4) if b4 > 0]
