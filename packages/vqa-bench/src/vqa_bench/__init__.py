@@ -15,7 +15,6 @@ from vqa_bench.report import markdown_table, rich_table
 from vqa_bench.runner import BenchRunner, BenchSettings, load_manifest
 from vqa_bench.score import add_score_command, score_videos
 from vqa_bench.store import RunStore, TaskResult
-from vqa_bench.table import baselines_table
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -26,7 +25,6 @@ __all__ = [
     "Task",
     "TaskResult",
     "add_score_command",
-    "baselines_table",
     "compare",
     "count_flops",
     "cross_tasks",
