@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from vqa_core.datasets import ManifestItem
+from vqa_core.train.checkpoint import save_checkpoint
 
 
 def default_cache_dir() -> Path:
@@ -44,18 +44,6 @@ def digest(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class FeatureCache:
     """Per-frame trunk features (T, C) float32 of one clip, one `.pt` file per key."""
 
@@ -67,7 +55,7 @@ class FeatureCache:
         return self.root / f"{_safe(item.video_id)}-{key}.pt"
 
     def write(self, path: Path, features: torch.Tensor) -> None:
-        _atomic_save(features.detach().to("cpu", torch.float32).contiguous(), path)
+        save_checkpoint(features.detach().to("cpu", torch.float32).contiguous(), path)
 
     @staticmethod
     def read(path: Path) -> torch.Tensor:

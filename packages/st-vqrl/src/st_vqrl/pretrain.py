@@ -14,8 +14,6 @@ instead of drawn with replacement, no `set_detect_anomaly`, one warmup+cosine sc
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +29,7 @@ from st_vqrl.objective import stvqrl_loss
 from st_vqrl.released import load_released_checkpoint
 from vqa_core.config import config_to_dict, load_config
 from vqa_core.errors import VqaError
-from vqa_core.train import Trainer, TrainTask
+from vqa_core.train import Trainer, TrainTask, save_checkpoint
 from vqa_core.transforms import normalize
 
 __all__ = [
@@ -155,7 +153,7 @@ def pretrain_stvqrl(
     net = trainer.model
     path = out_dir / ARTIFACT
     if trainer.dist.is_main:
-        _atomic_save(
+        save_checkpoint(
             {
                 "format": FORMAT,
                 "config": config_to_dict(cfg),
@@ -190,12 +188,3 @@ def load_pretrained(path: str | Path, device: str | torch.device = "cpu") -> tup
     return net.backbone.to(device).eval(), net.projection.to(device).eval()
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -52,6 +52,7 @@ import torch
 from vqa_core.config import config_hash, config_to_dict, load_config
 from vqa_core.device import resolve_device
 from vqa_core.errors import ConfigError, UnknownMethodError, VqaError
+from vqa_core.train.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
     from vqa_core.datasets import ManifestItem
@@ -265,7 +266,7 @@ class Method(ABC):
         if path.suffix == ".safetensors":
             _save_safetensors(path, meta, state)
         else:
-            _atomic_torch_save({**meta, "state": state}, path)
+            save_checkpoint({**meta, "state": state}, path)
         return path
 
     @classmethod
@@ -324,17 +325,6 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[dist] = "unknown"
     return out
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _flatten(state: Mapping[str, Any], prefix: str = "") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
