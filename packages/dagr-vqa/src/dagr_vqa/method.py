@@ -29,15 +29,15 @@ from dagr_vqa.cache import FeatureCache, default_cache_dir, digest
 from dagr_vqa.config import DagrConfig, StrConfig
 from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation, clip_indices
 from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
-from saliency_core import SaliencyMapCache, load_saliency_model, train_saliency
+from saliency_core import SaliencyMapCache, load_saliency_model, stage_checkpoint, train_saliency
 from saliency_core import load_config as load_saliency_config
 from vqa_core.config import config_hash, config_to_dict, load_config
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError, VqaError
+from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.losses import plcc_loss, rank_loss
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
 from vqa_core.metrics import quality_metrics
-from vqa_core.train import Trainer, TrainTask, barrier, init_distributed, predict_dataset
+from vqa_core.train import JobsDataset, Trainer, TrainTask, barrier, init_distributed, predict_dataset
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class _SaliencyVQAMethod(Method):
     def use_pretrained(self, name: str, folder: Path) -> None:
         if name != SALIENCY_STAGE:
             super().use_pretrained(name, folder)
-        self.saliency_checkpoint = _stage_checkpoint(Path(folder))
+        self.saliency_checkpoint = stage_checkpoint(Path(folder))
         self.saliency_model = None
 
     def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
@@ -192,7 +192,7 @@ class _SaliencyVQAMethod(Method):
                 folder.mkdir(parents=True, exist_ok=True)
                 stage.build(folder)
                 (folder / "complete").write_text("")
-            self.saliency_checkpoint = _stage_checkpoint(folder)
+            self.saliency_checkpoint = stage_checkpoint(folder)
         if not self.saliency_checkpoint.is_file():
             raise VqaError(f"{self.name}: saliency checkpoint {self.saliency_checkpoint} does not exist")
         self.use_saliency_model(load_saliency_model(self.saliency_checkpoint, device="cpu"))
@@ -235,7 +235,7 @@ class _SaliencyVQAMethod(Method):
 
         predict_dataset(
             self.saliency_model,
-            _Jobs(len(todo)),
+            JobsDataset(len(todo)),
             step,
             batch_size=1,
             device=self.device,
@@ -463,31 +463,7 @@ class StrMethod(_SaliencyVQAMethod):
 # --------------------------------------------------------------------------- helpers
 
 
-class _Jobs(torch.utils.data.Dataset):
-    """Job numbers 0..n-1, so predict_dataset can shard arbitrary per-video work over ranks."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict[str, int]:
-        return {"job": i}
-
-
 def _replace(obj: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
     return replace(obj, **changes)
-
-
-def _stage_checkpoint(folder: Path) -> Path:
-    """The model file a saliency-core training run left in `folder`."""
-    for name in ("best.pt", "model.pt", "saliency.pt", "last.pt"):
-        if (folder / name).is_file():
-            return folder / name
-    found = sorted(folder.glob("*.pt"))
-    if not found:
-        raise ConfigError(f"saliency stage folder {folder} holds no .pt checkpoint")
-    return found[0]

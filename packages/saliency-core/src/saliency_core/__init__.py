@@ -31,6 +31,7 @@ _LAZY = {
     "add_train_command": "train",
     "load_saliency_model": "train",
     "read_saliency_checkpoint": "train",
+    "stage_checkpoint": "train",
     "train_saliency": "train",
     "evaluate_saliency": "evaluate",
 }
@@ -78,6 +79,7 @@ __all__ = [
     "read_maps",
     "read_saliency_checkpoint",
     "sim",
+    "stage_checkpoint",
     "train_saliency",
     "write_maps",
 ]

@@ -226,6 +226,22 @@ def _launch_rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def stage_checkpoint(folder: str | Path) -> Path:
+    """The model file a `train_saliency` run left in `folder` (its `saliency.pt`, else any .pt).
+
+    The VQA methods keep their saliency stage as a folder (keyed by config hash); this finds the
+    weights in it, also in folders produced by older layouts (`best.pt`, `model.pt`, `last.pt`).
+    """
+    folder = Path(folder)
+    for name in (CHECKPOINT, "best.pt", "model.pt", "last.pt"):
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.glob("*.pt"))
+    if not found:
+        raise ConfigError(f"saliency stage folder {folder} holds no .pt checkpoint")
+    return found[0]
+
+
 def read_saliency_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint dict (weights-only load), with a clear error for anything else."""
     path = Path(path)

@@ -28,18 +28,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from saliency_core import SaliencyMapCache, load_saliency_model, train_saliency
+from saliency_core import SaliencyMapCache, load_saliency_model, stage_checkpoint, train_saliency
 from saliency_core import load_config as load_saliency_config
 from sc_vqa.config import ScConfig
 from sc_vqa.data import CachedModelMaps, FolderMaps, MapSource, OnTheFlyMaps, ScClipDataset, clip_indices
 from sc_vqa.model import ScVQA, build_from_config
 from vqa_core.config import config_hash, config_to_dict
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError, VqaError
+from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.losses import nt_xent
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
 from vqa_core.metrics import quality_metrics
-from vqa_core.train import Trainer, TrainTask, barrier, init_distributed, predict_dataset
+from vqa_core.train import JobsDataset, Trainer, TrainTask, barrier, init_distributed, predict_dataset
 from vqa_core.transforms import ClipAugment
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class ScMethod(Method):
     def use_pretrained(self, name: str, folder: Path) -> None:
         if name != SALIENCY_STAGE:
             super().use_pretrained(name, folder)
-        self.saliency_checkpoint = _stage_checkpoint(Path(folder))
+        self.saliency_checkpoint = stage_checkpoint(Path(folder))
         self.saliency_model = None
 
     def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
@@ -198,7 +198,7 @@ class ScMethod(Method):
                 folder.mkdir(parents=True, exist_ok=True)
                 stage.build(folder)
                 (folder / "complete").write_text("")
-            self.saliency_checkpoint = _stage_checkpoint(folder)
+            self.saliency_checkpoint = stage_checkpoint(folder)
         if not self.saliency_checkpoint.is_file():
             raise VqaError(
                 f"{self.name}: saliency checkpoint {self.saliency_checkpoint} does not exist; point "
@@ -240,7 +240,7 @@ class ScMethod(Method):
 
         predict_dataset(
             self.saliency_model,
-            _Jobs(len(todo)),
+            JobsDataset(len(todo)),
             step,
             batch_size=1,
             device=self.device,
@@ -383,27 +383,3 @@ class ScMethod(Method):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class _Jobs(torch.utils.data.Dataset):
-    """Job numbers 0..n-1, so predict_dataset can shard arbitrary per-video work over ranks."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict[str, int]:
-        return {"job": i}
-
-
-def _stage_checkpoint(folder: Path) -> Path:
-    """The model file a saliency-core training run left in `folder`."""
-    for name in ("saliency.pt", "best.pt", "model.pt", "last.pt"):
-        if (folder / name).is_file():
-            return folder / name
-    found = sorted(folder.glob("*.pt"))
-    if not found:
-        raise ConfigError(f"saliency stage folder {folder} holds no .pt checkpoint")
-    return found[0]

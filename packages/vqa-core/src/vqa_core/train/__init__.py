@@ -33,7 +33,7 @@ from vqa_core.train.distributed import (
     gather_indexed_outputs,
     init_distributed,
 )
-from vqa_core.train.inference import IndexedDataset, predict_dataset
+from vqa_core.train.inference import IndexedDataset, JobsDataset, predict_dataset
 from vqa_core.train.rng import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from vqa_core.train.schedule import build_scheduler, lr_factor
 from vqa_core.train.task import TrainTask, move_to_device
@@ -44,6 +44,7 @@ __all__ = [
     "DistInfo",
     "FitResult",
     "IndexedDataset",
+    "JobsDataset",
     "TrainConfig",
     "TrainTask",
     "Trainer",

@@ -26,6 +26,19 @@ __all__ = ["IndexedDataset", "predict_dataset"]
 StepFn = Callable[[nn.Module, Any], Mapping[str, torch.Tensor]]
 
 
+class JobsDataset(Dataset):
+    """Job numbers 0..n-1 as items, so `predict_dataset` can shard any per-item work over ranks."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, int]:
+        return {"job": i}
+
+
 class IndexedDataset(Dataset):
     """Wraps a dataset so each item carries its index: `(index, item)`."""
 
