@@ -15,20 +15,12 @@ from torch.utils.data import Dataset
 
 from dagr_vqa.cache import FeatureCache
 from saliency_core import SaliencyMapCache
+from saliency_core.stage import clip_indices
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import VideoDecodeError
-from vqa_core.sampling import uniform_indices
 from vqa_core.transforms import ClipAugment, ClipAugmentConfig
-from vqa_core.video import probe, read_clip
+from vqa_core.video import read_clip
 
-
-def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
-    """The `num_frames` uniform (linspace) frame indices of a video, as in the papers."""
-    known = item.extra.get("num_frames") if item.extra else None
-    total = int(known) if isinstance(known, int | float) and known > 0 else int(probe(item.path).num_frames)
-    if total <= 0:
-        raise VideoDecodeError(f"{item.path}: the video reports no frames")
-    return [int(i) for i in uniform_indices(total, num_frames)]
+__all__ = ["ClipDataset", "FeatureDataset", "augmentation", "clip_indices"]
 
 
 def augmentation() -> ClipAugment:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,21 +26,26 @@ from torch.nn import functional as F
 
 from dagr_vqa.cache import FeatureCache, default_cache_dir, digest
 from dagr_vqa.config import DagrConfig, StrConfig
-from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation, clip_indices
+from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation
 from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
-from saliency_core import SaliencyMapCache, load_saliency_model, stage_checkpoint, train_saliency
-from saliency_core import load_config as load_saliency_config
-from vqa_core.config import config_hash, config_to_dict, load_config
+from saliency_core import SaliencyMapCache
+from saliency_core.stage import SALIENCY_STAGE, SaliencyStageConfig, SaliencyStageMixin
+from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
+from vqa_core.errors import VqaError
 from vqa_core.losses import plcc_loss, rank_loss
-from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
-from vqa_core.metrics import quality_metrics
-from vqa_core.train import JobsDataset, Trainer, TrainTask, barrier, init_distributed, predict_dataset
+from vqa_core.method import Method
+from vqa_core.train import (
+    Trainer,
+    TrainTask,
+    barrier,
+    predict_dataset,
+    quality_validation_metrics,
+)
 
 log = logging.getLogger(__name__)
 
-SALIENCY_STAGE = "saliency"
+__all__ = ["SALIENCY_STAGE", "DagrMethod", "SaliencyStageConfig", "StrMethod", "quality_loss"]
 
 
 # --------------------------------------------------------------------------- loss and augmentation
@@ -59,15 +63,6 @@ def quality_loss(pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_
 
 
 # --------------------------------------------------------------------------- the training task
-
-
-@dataclass(frozen=True)
-class SaliencyStageConfig:
-    """What the `saliency` pretraining stage trains: its config hash keys the cached artifact."""
-
-    saliency: Any  # saliency_core.SaliencyConfig
-    dataset: str
-    data_root: str | None = None
 
 
 class _QualityTask(TrainTask):
@@ -97,18 +92,13 @@ class _QualityTask(TrainTask):
         return {"pred": self._forward(model, batch), "target": batch["target"]}
 
     def validation_metrics(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
-        n = float(len(outputs["pred"]))
-        try:
-            m = quality_metrics(outputs["pred"], outputs["target"])
-        except (ValueError, TypeError):  # constant predictions or too few items: not defined, no selection
-            return {"srcc": float("nan"), "plcc": float("nan"), "n": n}
-        return {k: float(v) for k, v in m.items() if isinstance(v, int | float)}
+        return quality_validation_metrics(outputs)
 
 
 # --------------------------------------------------------------------------- the method
 
 
-class _SaliencyVQAMethod(Method):
+class _SaliencyVQAMethod(SaliencyStageMixin, Method):
     """Shared implementation of StrMethod and DagrMethod (they differ only in config)."""
 
     config_class: ClassVar[type] = DagrConfig
@@ -138,35 +128,7 @@ class _SaliencyVQAMethod(Method):
     def _new_head(self) -> QualityHead:
         return QualityHead(backbone_width(self.config.model.backbone), self.config.model)
 
-    @property
-    def _size(self) -> tuple[int, int]:
-        return (self.config.data.height, self.config.data.width)
-
-    # -- saliency stage -------------------------------------------------------------------
-    def saliency_stage_config(self) -> Any:
-        """The saliency-core training config of the `saliency` pretraining stage."""
-        return load_saliency_config(self.config.saliency.stage_preset)
-
-    def pretrain_stages(self) -> list[PretrainStage]:
-        """The saliency UNet3D, unless saliency is off or a checkpoint is given."""
-        sal = self.config.saliency
-        if not sal.enabled or self.saliency_checkpoint is not None:
-            return []
-        stage = SaliencyStageConfig(
-            saliency=self.saliency_stage_config(), dataset=sal.stage_dataset, data_root=sal.stage_data_root
-        )
-
-        def build(folder: Path) -> None:
-            train_saliency(stage.saliency, dataset=stage.dataset, data_root=stage.data_root, out_dir=folder)
-
-        return [PretrainStage(SALIENCY_STAGE, stage, build)]
-
-    def use_pretrained(self, name: str, folder: Path) -> None:
-        if name != SALIENCY_STAGE:
-            super().use_pretrained(name, folder)
-        self.saliency_checkpoint = stage_checkpoint(Path(folder))
-        self.saliency_model = None
-
+    # -- saliency (the stage, model loading and map filling live in SaliencyStageMixin) ------
     def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
         """Use an in-memory saliency-core model (e.g. one just trained in a notebook).
 
@@ -175,74 +137,11 @@ class _SaliencyVQAMethod(Method):
         self.saliency_model = model.to(self.device).eval()
         self._maps = SaliencyMapCache(self.saliency_model, self.cache_dir / "maps", model_id=identity)
 
-    def _ensure_saliency_model(self, work_dir: Path | None) -> None:
-        if not self.config.saliency.enabled or self.saliency_model is not None:
-            return
-        if self.saliency_checkpoint is None:
-            stages = self.pretrain_stages()
-            if work_dir is None or not stages:
-                raise VqaError(
-                    f"{self.name}: saliency is on but no saliency model is available; set saliency.checkpoint, "
-                    "run fit first, or turn saliency off (saliency.enabled=false)"
-                )
-            stage = stages[0]
-            folder = Path(work_dir) / f"pretrain-{stage.key}"
-            if not (folder / "complete").is_file():
-                log.info("%s: training the saliency stage %s in %s", self.name, stage.key, folder)
-                folder.mkdir(parents=True, exist_ok=True)
-                stage.build(folder)
-                (folder / "complete").write_text("")
-            self.saliency_checkpoint = stage_checkpoint(folder)
-        if not self.saliency_checkpoint.is_file():
-            raise VqaError(f"{self.name}: saliency checkpoint {self.saliency_checkpoint} does not exist")
-        self.use_saliency_model(load_saliency_model(self.saliency_checkpoint, device="cpu"))
+    def _map_cache_to_fill(self) -> SaliencyMapCache | None:
+        return self._active_maps()
 
-    # -- data preparation -----------------------------------------------------------------
-    def _indices(
-        self, items: Sequence[ManifestItem], strict: bool
-    ) -> tuple[list[ManifestItem], list[list[int]]]:
-        kept, indices, failed = [], [], []
-        for item in items:
-            try:
-                indices.append(clip_indices(item, self.config.data.num_frames))
-                kept.append(item)
-            except (VideoDecodeError, OSError) as err:
-                if strict:
-                    raise VideoDecodeError(f"cannot score {item.path}: {err}") from err
-                failed.append(f"{item.path}: {err}")
-        if failed:
-            log.warning(
-                "%d video(s) could not be opened and are left out:\n  %s", len(failed), "\n  ".join(failed)
-            )
-        return kept, indices
-
-    def _fill_map_cache(
-        self, items: Sequence[ManifestItem], indices: Sequence[list[int]], progress: bool
-    ) -> None:
-        """Saliency maps for every clip not yet cached (under torchrun each rank does its share)."""
-        cache = self._maps if self.config.saliency.enabled else None
-        if cache is None:
-            return
-        size = self._size
-        todo = [(it, ix) for it, ix in zip(items, indices) if not cache.has(it.path, ix, size)]
-        if not todo:
-            return
-
-        def step(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-            for j in batch["job"].tolist():
-                cache.maps(todo[j][0].path, todo[j][1], size)
-            return {"done": torch.ones(len(batch["job"]))}
-
-        predict_dataset(
-            self.saliency_model,
-            JobsDataset(len(todo)),
-            step,
-            batch_size=1,
-            device=self.device,
-            progress=progress,
-            description=f"{self.name}: saliency maps",
-        )
-        barrier()
+    def _scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ClipDataset:
+        return ClipDataset(items, indices, self._size, maps=self._active_maps())
 
     def _feature_settings(self) -> dict[str, Any]:
         sal = self.config.saliency
@@ -305,19 +204,7 @@ class _SaliencyVQAMethod(Method):
     ) -> dict[str, Any]:
         cfg = self.config
         work_dir = Path(work_dir)
-        init_distributed(self.device)
-        train_items, train_idx = self._indices(train, strict=False)
-        val_items, val_idx = self._indices(val, strict=False)
-        if len(train_items) < 2:
-            raise DatasetError(
-                f"{self.name}: need at least 2 decodable training videos, got {len(train_items)}"
-            )
-        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items])
-        train_t = [float(self.calibration.normalize(it.mos)) for it in train_items]
-        val_t = [float(self.calibration.normalize(it.mos)) for it in val_items]
-
-        self._ensure_saliency_model(work_dir)
-        self._fill_map_cache(train_items + val_items, train_idx + val_idx, progress)
+        tr, va = self._prepare_fit(train, val, work_dir, progress)
         maps = self._active_maps()
 
         trainer_cfg = _replace(
@@ -327,16 +214,16 @@ class _SaliencyVQAMethod(Method):
         if on_features:
             torch.manual_seed(cfg.trainer.seed)
             full = self._new_model().to(self.device)
-            paths = self._fill_feature_cache(full, train_items + val_items, train_idx + val_idx, progress)
-            train_ds = FeatureDataset(paths[: len(train_items)], train_t)
-            val_ds = FeatureDataset(paths[len(train_items) :], val_t) if val_items else None
+            paths = self._fill_feature_cache(full, tr.items + va.items, tr.indices + va.indices, progress)
+            train_ds = FeatureDataset(paths[: len(tr.items)], tr.targets)
+            val_ds = FeatureDataset(paths[len(tr.items) :], va.targets) if va.items else None
         else:
             full = None
             augment = augmentation() if cfg.fit.augment else None
             train_ds = ClipDataset(
-                train_items, train_idx, self._size, train_t, maps, augment, cfg.trainer.seed
+                tr.items, tr.indices, self._size, tr.targets, maps, augment, cfg.trainer.seed
             )
-            val_ds = ClipDataset(val_items, val_idx, self._size, val_t, maps) if val_items else None
+            val_ds = ClipDataset(va.items, va.indices, self._size, va.targets, maps) if va.items else None
 
         trainer = Trainer(_QualityTask(self, on_features), trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
@@ -348,44 +235,10 @@ class _SaliencyVQAMethod(Method):
             self.model = trainer.model
         self.model.eval()
         return {
-            "best_epoch": result.best_epoch,
-            "best_metric": result.best_metric,
-            "val_metrics": result.metrics,
-            "history": result.history,
+            **result.summary(),
             "saliency_checkpoint": str(self.saliency_checkpoint) if self.saliency_checkpoint else None,
             "config_hash": config_hash(cfg),
         }
-
-    @torch.no_grad()
-    def predict(
-        self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False
-    ) -> np.ndarray:
-        """MOS-scale scores, one per item; an undecodable video raises VideoDecodeError naming it."""
-        if self.model is None:
-            raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
-        items = as_manifest_items(items)
-        if not items:
-            return np.zeros((0,), dtype=np.float64)
-        items, indices = self._indices(items, strict=True)
-        self._ensure_saliency_model(None)
-        self._fill_map_cache(items, indices, progress)
-        self.model.to(self.device).eval()
-        ds = ClipDataset(items, indices, self._size, maps=self._active_maps())
-
-        def step(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-            return {"pred": model(batch["frames"], batch.get("maps"))}
-
-        out = predict_dataset(
-            self.model,
-            ds,
-            step,
-            batch_size=self.config.trainer.val_batch_size or 4,
-            num_workers=self.config.trainer.num_workers,
-            device=self.device,
-            progress=progress,
-            description=f"{self.name}: scoring",
-        )
-        return self.calibration.to_mos(out["pred"].astype(np.float64))
 
     def score_clip(self, frames: np.ndarray) -> float:
         """Score one decoded clip, uint8 (T, H, W, 3) already at the config's size (for notebooks)."""
@@ -423,27 +276,16 @@ class _SaliencyVQAMethod(Method):
         if self.model is None:
             raise VqaError(f"{self.name}: nothing to save; call fit() first")
         state: dict[str, Any] = {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()}}
-        if self.config.saliency.enabled:
-            self._ensure_saliency_model(None)
-            state["saliency"] = {
-                "model": {k: v.detach().cpu() for k, v in self.saliency_model.state_dict().items()},
-                "config": config_to_dict(self.saliency_model.config),
-            }
+        saliency = self._saliency_state()
+        if saliency is not None:
+            state["saliency"] = saliency
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         model = self._new_model(pretrained=False)  # the weights come from the checkpoint
         model.load_state_dict(state["model"])
         self.model = model.to(self.device).eval()
-        if self.config.saliency.enabled:
-            if "saliency" not in state:
-                raise VqaError(f"{self.name}: checkpoint has saliency on but holds no saliency model")
-            from saliency_core import ModelConfig as SalModelConfig
-            from saliency_core import SaliencyUNet3D
-
-            sal = SaliencyUNet3D(load_config(SalModelConfig, dict(state["saliency"]["config"])))
-            sal.load_state_dict(state["saliency"]["model"])
-            self.use_saliency_model(sal)
+        self._load_saliency_state(state)
 
 
 class DagrMethod(_SaliencyVQAMethod):

@@ -34,6 +34,10 @@ _LAZY = {
     "stage_checkpoint": "train",
     "train_saliency": "train",
     "evaluate_saliency": "evaluate",
+    "SALIENCY_STAGE": "stage",
+    "LabelledClips": "stage",
+    "SaliencyStageConfig": "stage",
+    "SaliencyStageMixin": "stage",
 }
 
 
@@ -48,9 +52,11 @@ def __getattr__(name: str):
 __all__ = [
     "LOSS_PRESETS",
     "PRESETS",
+    "SALIENCY_STAGE",
     "AttentionRegisters",
     "ConcatRegisters",
     "DataConfig",
+    "LabelledClips",
     "LossConfig",
     "ModelConfig",
     "SaliencyClipDataset",
@@ -58,6 +64,8 @@ __all__ = [
     "SaliencyLoss",
     "SaliencyMapCache",
     "SaliencySplits",
+    "SaliencyStageConfig",
+    "SaliencyStageMixin",
     "SaliencyTask",
     "SaliencyUNet3D",
     "add_saliency_command",

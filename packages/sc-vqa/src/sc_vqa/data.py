@@ -19,24 +19,18 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from saliency_core.stage import clip_indices as uniform_clip_indices
 from vqa_core.datasets import ManifestItem
 from vqa_core.datasets.torch_dataset import raw_format_of
-from vqa_core.errors import DatasetError, VideoDecodeError
-from vqa_core.sampling import uniform_indices
+from vqa_core.errors import DatasetError
 from vqa_core.transforms import ClipAugment, resize_frames
-from vqa_core.video import probe, read_clip
+from vqa_core.video import read_clip
 
 
 def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
-    """The `num_frames` uniform (linspace) frame indices of a video, as in the paper."""
-    known = item.extra.get("num_frames") if item.extra else None
-    if isinstance(known, int | float) and known > 0:
-        total = int(known)
-    else:
-        total = int(probe(item.path, raw=raw_format_of(item)).num_frames)
-    if total <= 0:
-        raise VideoDecodeError(f"{item.path}: the video reports no frames")
-    return [int(i) for i in uniform_indices(total, num_frames)]
+    """The `num_frames` uniform (linspace) frame indices of a video, as in the paper; headerless
+    .yuv items (with `raw_*` manifest fields) are read with their raw format."""
+    return uniform_clip_indices(item, num_frames, raw=raw_format_of(item))
 
 
 class MapSource(Protocol):

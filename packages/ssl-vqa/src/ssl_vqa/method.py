@@ -40,8 +40,14 @@ from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError, VqaError
 from vqa_core.losses import plcc_loss
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
-from vqa_core.metrics import quality_metrics
-from vqa_core.train import Trainer, TrainTask, barrier, init_distributed, predict_dataset
+from vqa_core.train import (
+    Trainer,
+    TrainTask,
+    barrier,
+    init_distributed,
+    predict_dataset,
+    quality_validation_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +114,7 @@ class _DualTask(TrainTask):
         return {"pred": pred, "target": batch["target"]}
 
     def validation_metrics(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
-        try:
-            m = quality_metrics(outputs["pred"], outputs["target"])
-        except (ValueError, TypeError):
-            return {"srcc": float("nan"), "n": float(len(outputs["pred"]))}
-        return {k: float(v) for k, v in m.items() if isinstance(v, int | float)}
+        return quality_validation_metrics(outputs)
 
 
 class SslMethod(Method):
@@ -293,10 +295,7 @@ class SslMethod(Method):
         self._calibrate(part.labelled, progress)
         barrier()
         return {
-            "best_epoch": result.best_epoch,
-            "best_metric": result.best_metric,
-            "val_metrics": result.metrics,
-            "history": result.history,
+            **result.summary(),
             "labelled": len(part.labelled),
             "unlabelled": len(part.unlabelled),
             "config_hash": config_hash(cfg),

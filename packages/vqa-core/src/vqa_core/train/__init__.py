@@ -36,7 +36,7 @@ from vqa_core.train.distributed import (
 from vqa_core.train.inference import IndexedDataset, JobsDataset, predict_dataset
 from vqa_core.train.rng import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from vqa_core.train.schedule import build_scheduler, lr_factor
-from vqa_core.train.task import TrainTask, move_to_device
+from vqa_core.train.task import TrainTask, move_to_device, quality_validation_metrics
 from vqa_core.train.train_config import TrainConfig
 from vqa_core.train.trainer import FitResult, Trainer, build_optimizer
 
@@ -63,6 +63,7 @@ __all__ = [
     "lr_factor",
     "move_to_device",
     "predict_dataset",
+    "quality_validation_metrics",
     "restore_rng_state",
     "save_checkpoint",
     "seed_everything",

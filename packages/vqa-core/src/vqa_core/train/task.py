@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TrainTask"]
+__all__ = ["TrainTask", "quality_validation_metrics"]
 
 
 class TrainTask(ABC):
@@ -68,3 +68,19 @@ def move_to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, (list, tuple)):
         return type(batch)(move_to_device(v, device) for v in batch)
     return batch
+
+
+def quality_validation_metrics(outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """SRCC, PLCC, ... of `outputs["pred"]` against `outputs["target"]`, for a quality-score task.
+
+    On a validation set where they are undefined (constant predictions early in training, or
+    fewer items than the metrics need) SRCC and PLCC are NaN, which the Trainer never selects,
+    instead of an exception that would stop the run.
+    """
+    from vqa_core.metrics import quality_metrics
+
+    try:
+        m = quality_metrics(outputs["pred"], outputs["target"])
+    except (ValueError, TypeError):
+        return {"srcc": float("nan"), "plcc": float("nan"), "n": float(len(outputs["pred"]))}
+    return {k: float(v) for k, v in m.items() if isinstance(v, int | float)}

@@ -76,6 +76,15 @@ class FitResult:
     global_step: int
     metrics: dict[str, float] = field(default_factory=dict)  # validation metrics of the best epoch
 
+    def summary(self) -> dict[str, Any]:
+        """The part of the result a method's `fit` returns: selection, its metrics and the history."""
+        return {
+            "best_epoch": self.best_epoch,
+            "best_metric": self.best_metric,
+            "val_metrics": self.metrics,
+            "history": self.history,
+        }
+
 
 def build_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     """The optimizer named in `config` over `params` (a parameter list or param groups)."""
