@@ -4,49 +4,73 @@ Used by the saliency-weighted VQA methods (dagr-vqa, sc-vqa): train a model, loa
 maps for a video at exactly the frame indices the VQA method samples.
 """
 
-from saliency_core.cache import SaliencyMapCache, model_hash
-from saliency_core.command import add_saliency_command
-from saliency_core.config import (
-    LOSS_PRESETS,
-    PRESETS,
-    DataConfig,
-    LossConfig,
-    ModelConfig,
-    SaliencyConfig,
-    load_config,
-)
-from saliency_core.data import SaliencyClipDataset
-from saliency_core.infer import minmax_per_frame, predict_maps
-from saliency_core.layout import channels_first_to_frames, frames_to_channels_first
-from saliency_core.losses import SaliencyLoss, cc, kld, nss, sim
-from saliency_core.maps_io import read_maps, write_maps
-from saliency_core.model import SaliencyUNet3D, build_model
-from saliency_core.registers import AttentionRegisters, ConcatRegisters
-from saliency_core.sources import SaliencySplits, load_manifest, make_saliency_splits
+from __future__ import annotations
 
-# `python -m saliency_core.train` / `.evaluate` must not find their module already imported
-# (runpy warns), so these names are resolved on first use.
+from importlib import import_module
+from typing import Any
+
+# Names load on first use: `vqa --help` and the command plugins must not import torch, and
+# `python -m saliency_core.train` / `.evaluate` must not find their module already imported (runpy warns).
 _LAZY = {
-    "SaliencyTask": "train",
-    "add_train_command": "train",
-    "load_saliency_model": "train",
-    "read_saliency_checkpoint": "train",
-    "stage_checkpoint": "train",
-    "train_saliency": "train",
-    "evaluate_saliency": "evaluate",
-    "SALIENCY_STAGE": "stage",
-    "LabelledClips": "stage",
-    "SaliencyStageConfig": "stage",
-    "SaliencyStageMixin": "stage",
+    "SaliencyMapCache": "saliency_core.cache",
+    "model_hash": "saliency_core.cache",
+    "add_saliency_command": "saliency_core.command",
+    "LOSS_PRESETS": "saliency_core.config",
+    "PRESETS": "saliency_core.config",
+    "DataConfig": "saliency_core.config",
+    "LossConfig": "saliency_core.config",
+    "ModelConfig": "saliency_core.config",
+    "SaliencyConfig": "saliency_core.config",
+    "load_config": "saliency_core.config",
+    "SaliencyClipDataset": "saliency_core.data",
+    "minmax_per_frame": "saliency_core.infer",
+    "predict_maps": "saliency_core.infer",
+    "channels_first_to_frames": "saliency_core.layout",
+    "frames_to_channels_first": "saliency_core.layout",
+    "SaliencyLoss": "saliency_core.losses",
+    "cc": "saliency_core.losses",
+    "kld": "saliency_core.losses",
+    "nss": "saliency_core.losses",
+    "sim": "saliency_core.losses",
+    "read_maps": "saliency_core.maps_io",
+    "write_maps": "saliency_core.maps_io",
+    "SaliencyUNet3D": "saliency_core.model",
+    "build_model": "saliency_core.model",
+    "AttentionRegisters": "saliency_core.registers",
+    "ConcatRegisters": "saliency_core.registers",
+    "SaliencySplits": "saliency_core.sources",
+    "load_manifest": "saliency_core.sources",
+    "make_saliency_splits": "saliency_core.sources",
+    "SaliencyTask": "saliency_core.train",
+    "add_train_command": "saliency_core.train",
+    "load_saliency_model": "saliency_core.train",
+    "read_saliency_checkpoint": "saliency_core.train",
+    "stage_checkpoint": "saliency_core.train",
+    "train_saliency": "saliency_core.train",
+    "evaluate_saliency": "saliency_core.evaluate",
+    "SALIENCY_STAGE": "saliency_core.stage",
+    "LabelledClips": "saliency_core.stage",
+    "SaliencyStageConfig": "saliency_core.stage",
+    "SaliencyStageMixin": "saliency_core.stage",
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, as `import saliency_core; saliency_core.model` worked when __init__ imported it
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(import_module(f"saliency_core.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'saliency_core' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 __all__ = [

@@ -6,6 +6,9 @@
 Writes `OUT/<video stem>/<frame index>.png` (sigmoid, per-frame min-max, named by the source
 frame index); with `--overlay` also `OUT/<video stem>/overlay.png` (a grid of frames and heat
 maps) and `OUT/<video stem>/overlay.mp4`.
+
+The parser of `vqa saliency-train` lives here too (`add_train_command`; training is in
+saliency_core.train): building either parser imports nothing heavy, so `vqa --help` stays fast.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from vqa_core.errors import VqaError
 
@@ -40,6 +41,8 @@ def map_video(
     displayed size). Long videos are processed in chunks of whole model windows, which gives the
     same maps as one pass because windows never overlap.
     """
+    import numpy as np
+
     from saliency_core.infer import predict_maps
     from saliency_core.maps_io import to_uint8, write_maps
     from saliency_core.overlay import save_grid, write_overlay_video
@@ -131,3 +134,75 @@ def add_saliency_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary lines")
     p.set_defaults(func=_run)
+
+
+# ----------------------------------------------------------------------------------- vqa saliency-train
+
+# The names of saliency_core.config.PRESETS, for --help without importing the config module (it
+# pulls in torch through vqa_core.train); tests/saliency_core/test_command_startup.py keeps them equal.
+TRAIN_PRESETS = ("tiny", "small", "full")
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `vqa saliency-train` and `python -m saliency_core.train`."""
+    p.add_argument(
+        "--config", default="small",
+        help=f"preset ({', '.join(TRAIN_PRESETS)}) or a YAML file (may start from `preset: small`); default: small",
+    )
+    p.add_argument(
+        "--data", default="demo-saliency",
+        help="demo-saliency (built on first use), dhf1k, diem, or a manifest CSV; default: demo-saliency",
+    )
+    p.add_argument("--data-root", default=None, help="folder of the dataset (for demo-saliency: where to build it)")
+    p.add_argument("--out", required=True, help="run folder: saliency.pt, train/last.pt, history, config")
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps (default: the config's, auto)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out exactly")
+    p.add_argument("--registers", choices=("none", "concat", "attention"), default=None,
+                   help="override model.registers of the config")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set trainer.epochs=5 --set loss.nss=0.1 (repeatable)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (log lines only)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train as the parsed options say; prints the saved checkpoint and its validation metrics."""
+    import logging
+
+    from saliency_core.config import load_config
+    from saliency_core.train import read_saliency_checkpoint, train_saliency
+    from vqa_core.errors import ConfigError
+    from vqa_core.train import dist_info
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    overrides = list(args.overrides)
+    if args.registers:
+        overrides.append(f"model.registers={args.registers}")
+    config = load_config(args.config, overrides or None)
+    out = Path(args.out)
+    if not args.resume and (out / "train" / "last.pt").is_file():
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    path = train_saliency(
+        config, args.data, out, data_root=args.data_root, device=args.device, resume=args.resume,
+        progress=False if args.no_progress else None, max_steps=args.max_steps,
+    )
+    if dist_info().is_main:
+        state = read_saliency_checkpoint(path)
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in state["val_metrics"].items())
+        print(f"saved {path} (best epoch {state['best_epoch']}; val {metrics}; {state['train_seconds']:.0f} s)")
+    return 0
+
+
+def add_train_command(subparsers: argparse._SubParsersAction) -> None:
+    """`vqa saliency-train`: register the subcommand (entry point of group vqa_zoo.commands)."""
+    p = subparsers.add_parser(
+        "saliency-train",
+        help="train a saliency UNet3D (register tokens none | concat | attention)",
+        description=(
+            "Train the video saliency model on demo-saliency, DHF1K or DIEM with the shared trainer: "
+            "validation on held-out videos (AUC-Judd, sAUC, NSS, CC, SIM, KLD), best-CC selection, exact "
+            "resume with --resume, and DDP when launched with torchrun. Writes OUT/saliency.pt."
+        ),
+    )
+    add_train_arguments(p)
+    p.set_defaults(func=run_train)

@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency_core.config import PRESETS, SaliencyConfig, load_config
+# add_train_command is re-exported: the `saliency-train` entry point and callers name it here.
+from saliency_core.command import add_train_arguments, add_train_command, run_train  # noqa: F401
+from saliency_core.config import SaliencyConfig, load_config
 from saliency_core.data import SaliencyClipDataset
 from saliency_core.infer import minmax_per_frame
 from saliency_core.losses import SaliencyLoss
@@ -271,62 +273,8 @@ def load_saliency_model(path: str | Path, device: str | torch.device = "cpu") ->
 
 
 # ----------------------------------------------------------------------------------- command line
-
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config", default="small",
-        help=f"preset ({', '.join(PRESETS)}) or a YAML file (may start from `preset: small`); default: small",
-    )
-    p.add_argument(
-        "--data", default="demo-saliency",
-        help="demo-saliency (built on first use), dhf1k, diem, or a manifest CSV; default: demo-saliency",
-    )
-    p.add_argument("--data-root", default=None, help="folder of the dataset (for demo-saliency: where to build it)")
-    p.add_argument("--out", required=True, help="run folder: saliency.pt, train/last.pt, history, config")
-    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps (default: the config's, auto)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out exactly")
-    p.add_argument("--registers", choices=("none", "concat", "attention"), default=None,
-                   help="override model.registers of the config")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field, e.g. --set trainer.epochs=5 --set loss.nss=0.1 (repeatable)")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars (log lines only)")
-
-
-def _run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    overrides = list(args.overrides)
-    if args.registers:
-        overrides.append(f"model.registers={args.registers}")
-    config = load_config(args.config, overrides or None)
-    out = Path(args.out)
-    if not args.resume and (out / "train" / "last.pt").is_file():
-        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    path = train_saliency(
-        config, args.data, out, data_root=args.data_root, device=args.device, resume=args.resume,
-        progress=False if args.no_progress else None, max_steps=args.max_steps,
-    )
-    if dist_info().is_main:
-        state = read_saliency_checkpoint(path)
-        metrics = ", ".join(f"{k} {v:.4f}" for k, v in state["val_metrics"].items())
-        print(f"saved {path} (best epoch {state['best_epoch']}; val {metrics}; {state['train_seconds']:.0f} s)")
-    return 0
-
-
-def add_train_command(subparsers: argparse._SubParsersAction) -> None:
-    """`vqa saliency-train`: register the subcommand (entry point of group vqa_zoo.commands)."""
-    p = subparsers.add_parser(
-        "saliency-train",
-        help="train a saliency UNet3D (register tokens none | concat | attention)",
-        description=(
-            "Train the video saliency model on demo-saliency, DHF1K or DIEM with the shared trainer: "
-            "validation on held-out videos (AUC-Judd, sAUC, NSS, CC, SIM, KLD), best-CC selection, exact "
-            "resume with --resume, and DDP when launched with torchrun. Writes OUT/saliency.pt."
-        ),
-    )
-    _add_arguments(p)
-    p.set_defaults(func=_run)
+# `vqa saliency-train` is built in saliency_core.command (its parser must not import torch);
+# `add_train_command` stays importable from here for existing callers.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -334,10 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m saliency_core.train",
         description="Train a saliency UNet3D (same options as `vqa saliency-train`; works under torchrun).",
     )
-    _add_arguments(parser)
+    add_train_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        return run_train(args)
     except VqaError as err:
         print(f"saliency-train: error: {err}", file=sys.stderr)
         return 1

@@ -15,24 +15,58 @@ of its tokens to pristine tokens (SSL-VQA) or CLIP's image tower scoring antonym
 consistency + confidence-based knowledge transfer (`ssl_vqa.dual_loss`).
 """
 
-from ssl_vqa.clip_quality import ClipQualityScorer, build_clip_model, openai_to_open_clip
-from ssl_vqa.config import (
-    PRESETS,
-    QASA_PRESETS,
-    ClipAuxConfig,
-    CombineConfig,
-    NiqeConfig,
-    OptimConfig,
-    QasaConfig,
-    SamplingConfig,
-    SemiConfig,
-    SslConfig,
-)
-from ssl_vqa.dual_loss import DualScores, dual_model_loss
-from ssl_vqa.method import QasaMethod, SslMethod
-from ssl_vqa.model import DualModel, NiqeAuxiliary, PrimaryModel, build_dual_model
-from ssl_vqa.partition import Partition, labelled_count, partition_items
-from ssl_vqa.released import load_released_dual
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names load on first use, so that `vqa --help` and the command plugins do not import torch.
+_LAZY = {
+    "ClipQualityScorer": "ssl_vqa.clip_quality",
+    "build_clip_model": "ssl_vqa.clip_quality",
+    "openai_to_open_clip": "ssl_vqa.clip_quality",
+    "PRESETS": "ssl_vqa.config",
+    "QASA_PRESETS": "ssl_vqa.config",
+    "ClipAuxConfig": "ssl_vqa.config",
+    "CombineConfig": "ssl_vqa.config",
+    "NiqeConfig": "ssl_vqa.config",
+    "OptimConfig": "ssl_vqa.config",
+    "QasaConfig": "ssl_vqa.config",
+    "SamplingConfig": "ssl_vqa.config",
+    "SemiConfig": "ssl_vqa.config",
+    "SslConfig": "ssl_vqa.config",
+    "DualScores": "ssl_vqa.dual_loss",
+    "dual_model_loss": "ssl_vqa.dual_loss",
+    "QasaMethod": "ssl_vqa.method",
+    "SslMethod": "ssl_vqa.method",
+    "DualModel": "ssl_vqa.model",
+    "NiqeAuxiliary": "ssl_vqa.model",
+    "PrimaryModel": "ssl_vqa.model",
+    "build_dual_model": "ssl_vqa.model",
+    "Partition": "ssl_vqa.partition",
+    "labelled_count": "ssl_vqa.partition",
+    "partition_items": "ssl_vqa.partition",
+    "load_released_dual": "ssl_vqa.released",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "PRESETS",

@@ -10,34 +10,59 @@ and with a zero-shot distance to pristine references; `vqa st-vqrl make-syntheti
 distortion-bank pretraining data.
 """
 
-from st_vqrl.config import (
-    BACKBONE_SIZES,
-    PRESETS,
-    BackboneConfig,
-    ClipConfig,
-    EvalConfig,
-    PretrainConfig,
-    StVqrlConfig,
-)
-from st_vqrl.method import StVqrlMethod
-from st_vqrl.model import (
-    FragmentBiasAttention,
-    FragmentSwin3d,
-    ProjectionHead,
-    VQAHead,
-    build_backbone,
-    count_parameters,
-    kinetics_state_dict,
-)
-from st_vqrl.objective import distance_matrix, stvqrl_loss
-from st_vqrl.pretrain import StVqrlNet, build_net, load_pretrained, pretrain_stvqrl
-from st_vqrl.released import (
-    convert_released_state_dict,
-    fastvqa_to_torchvision_key,
-    load_released_checkpoint,
-    read_released_state_dict,
-)
-from st_vqrl.synthetic import make_synthetic
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names load on first use, so that `vqa --help` and the command plugins do not import torch.
+_LAZY = {
+    "BACKBONE_SIZES": "st_vqrl.config",
+    "PRESETS": "st_vqrl.config",
+    "BackboneConfig": "st_vqrl.config",
+    "ClipConfig": "st_vqrl.config",
+    "EvalConfig": "st_vqrl.config",
+    "PretrainConfig": "st_vqrl.config",
+    "StVqrlConfig": "st_vqrl.config",
+    "StVqrlMethod": "st_vqrl.method",
+    "FragmentBiasAttention": "st_vqrl.model",
+    "FragmentSwin3d": "st_vqrl.model",
+    "ProjectionHead": "st_vqrl.model",
+    "VQAHead": "st_vqrl.model",
+    "build_backbone": "st_vqrl.model",
+    "count_parameters": "st_vqrl.model",
+    "kinetics_state_dict": "st_vqrl.model",
+    "distance_matrix": "st_vqrl.objective",
+    "stvqrl_loss": "st_vqrl.objective",
+    "StVqrlNet": "st_vqrl.pretrain",
+    "build_net": "st_vqrl.pretrain",
+    "load_pretrained": "st_vqrl.pretrain",
+    "pretrain_stvqrl": "st_vqrl.pretrain",
+    "convert_released_state_dict": "st_vqrl.released",
+    "fastvqa_to_torchvision_key": "st_vqrl.released",
+    "load_released_checkpoint": "st_vqrl.released",
+    "read_released_state_dict": "st_vqrl.released",
+    "make_synthetic": "st_vqrl.synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "BACKBONE_SIZES",

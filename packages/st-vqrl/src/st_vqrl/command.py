@@ -1,6 +1,8 @@
 """`vqa st-vqrl`: make ST-VQRL pretraining data, pretrain, load the authors' release.
 
-Registered through the `vqa_zoo.commands` entry point as `add_command`.
+Registered through the `vqa_zoo.commands` entry point as `add_command`. Building the parser
+imports nothing heavy (torch, PyAV, the distortion bank), so `vqa --help` stays fast; each
+action imports what it runs.
 """
 
 from __future__ import annotations
@@ -8,8 +10,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-
-from vqa_core.distort import NUM_VERSIONS
 
 __all__ = ["add_command"]
 
@@ -54,7 +54,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     syn.add_argument(
         "--versions",
         type=_versions,
-        default=list(range(NUM_VERSIONS)),
+        default=None,
         metavar="LIST",
         help="versions to write, e.g. '0-12' or '0,4,5,6' (default: all 13; 0 is always written)",
     )
@@ -98,7 +98,8 @@ def _run_make_synthetic(args: argparse.Namespace) -> int:
     from st_vqrl.synthetic import make_synthetic
 
     start = time.perf_counter()
-    counts = make_synthetic(args.src, args.out, args.versions, progress=not args.no_progress)
+    versions = {} if args.versions is None else {"versions": args.versions}  # default: all of the bank
+    counts = make_synthetic(args.src, args.out, progress=not args.no_progress, **versions)
     print(
         f"make-synthetic: {counts['videos']} source video(s), {counts['written']} file(s) written, "
         f"{counts['skipped']} already complete, {counts['failed']} failed, in {time.perf_counter() - start:.1f} s "

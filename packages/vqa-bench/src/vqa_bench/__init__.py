@@ -8,13 +8,53 @@ plugged into `vqa` through the entry-point group `vqa_zoo.commands`. See benchma
 the protocols, the run folder layout, resuming and the regression tolerance.
 """
 
-from vqa_bench.cost import count_flops, model_cost
-from vqa_bench.protocol import Task, cross_tasks, intra_tasks, lsvq_tasks
-from vqa_bench.regression import DEFAULT_TOLERANCE, RegressionReport, compare, load_baseline, make_baseline
-from vqa_bench.report import markdown_table, rich_table
-from vqa_bench.runner import BenchRunner, BenchSettings, load_manifest
-from vqa_bench.score import add_score_command, score_videos
-from vqa_bench.store import RunStore, TaskResult
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names load on first use, so that `vqa --help` and the command plugins do not import torch.
+_LAZY = {
+    "count_flops": "vqa_bench.cost",
+    "model_cost": "vqa_bench.cost",
+    "Task": "vqa_bench.protocol",
+    "cross_tasks": "vqa_bench.protocol",
+    "intra_tasks": "vqa_bench.protocol",
+    "lsvq_tasks": "vqa_bench.protocol",
+    "DEFAULT_TOLERANCE": "vqa_bench.regression",
+    "RegressionReport": "vqa_bench.regression",
+    "compare": "vqa_bench.regression",
+    "load_baseline": "vqa_bench.regression",
+    "make_baseline": "vqa_bench.regression",
+    "markdown_table": "vqa_bench.report",
+    "rich_table": "vqa_bench.report",
+    "BenchRunner": "vqa_bench.runner",
+    "BenchSettings": "vqa_bench.runner",
+    "load_manifest": "vqa_bench.runner",
+    "add_score_command": "vqa_bench.score",
+    "score_videos": "vqa_bench.score",
+    "RunStore": "vqa_bench.store",
+    "TaskResult": "vqa_bench.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "DEFAULT_TOLERANCE",

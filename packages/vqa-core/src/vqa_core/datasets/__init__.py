@@ -7,40 +7,60 @@ or 10 seeded 80/20 train/test splits with a validation part carved from train);
 sampled frames in DataLoader workers and reports undecodable videos instead of crashing.
 """
 
-from vqa_core.datasets.descriptor import (
-    DatasetDescriptor,
-    DescriptorPart,
-    LabelFile,
-    PathRule,
-    build_manifest,
-    descriptor_dirs,
-    list_datasets,
-    load_descriptor,
-)
-from vqa_core.datasets.manifest import (
-    Manifest,
-    ManifestItem,
-    read_manifest_csv,
-    saliency_paths,
-    write_manifest_csv,
-)
-from vqa_core.datasets.mos_scaler import MosScaler
-from vqa_core.datasets.readers import LabelTable, read_label_file
-from vqa_core.datasets.splits import (
-    Split,
-    make_splits,
-    official_split,
-    random_splits,
-    read_splits_csv,
-    split_column_name,
-    write_splits_csv,
-)
-from vqa_core.datasets.torch_dataset import (
-    DecodeFailure,
-    DecodeFailureLog,
-    VideoDataset,
-    collate_skip_failed,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names load on first use, so that `vqa --help` and the command plugins do not import torch.
+_LAZY = {
+    "DatasetDescriptor": "vqa_core.datasets.descriptor",
+    "DescriptorPart": "vqa_core.datasets.descriptor",
+    "LabelFile": "vqa_core.datasets.descriptor",
+    "PathRule": "vqa_core.datasets.descriptor",
+    "build_manifest": "vqa_core.datasets.descriptor",
+    "descriptor_dirs": "vqa_core.datasets.descriptor",
+    "list_datasets": "vqa_core.datasets.descriptor",
+    "load_descriptor": "vqa_core.datasets.descriptor",
+    "Manifest": "vqa_core.datasets.manifest",
+    "ManifestItem": "vqa_core.datasets.manifest",
+    "read_manifest_csv": "vqa_core.datasets.manifest",
+    "saliency_paths": "vqa_core.datasets.manifest",
+    "write_manifest_csv": "vqa_core.datasets.manifest",
+    "MosScaler": "vqa_core.datasets.mos_scaler",
+    "LabelTable": "vqa_core.datasets.readers",
+    "read_label_file": "vqa_core.datasets.readers",
+    "Split": "vqa_core.datasets.splits",
+    "make_splits": "vqa_core.datasets.splits",
+    "official_split": "vqa_core.datasets.splits",
+    "random_splits": "vqa_core.datasets.splits",
+    "read_splits_csv": "vqa_core.datasets.splits",
+    "split_column_name": "vqa_core.datasets.splits",
+    "write_splits_csv": "vqa_core.datasets.splits",
+    "DecodeFailure": "vqa_core.datasets.torch_dataset",
+    "DecodeFailureLog": "vqa_core.datasets.torch_dataset",
+    "VideoDataset": "vqa_core.datasets.torch_dataset",
+    "collate_skip_failed": "vqa_core.datasets.torch_dataset",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "DatasetDescriptor",

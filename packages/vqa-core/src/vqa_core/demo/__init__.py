@@ -9,11 +9,48 @@
 `vqa demo build` does the same from the command line.
 """
 
-from vqa_core.demo.build import DemoConfig, build_demo, ensure_demo
-from vqa_core.demo.cache import CACHE_ENV, cache_root
-from vqa_core.demo.label import ms_ssim, proxy_mos, video_ms_ssim
-from vqa_core.demo.saliency import SaliencyDemoConfig, build_demo_saliency, ensure_demo_saliency, frame_name
-from vqa_core.demo.scenes import SCENES, SceneSpec, render_scene
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Names load on first use, so that `vqa --help` and the command plugins do not import torch.
+_LAZY = {
+    "DemoConfig": "vqa_core.demo.build",
+    "build_demo": "vqa_core.demo.build",
+    "ensure_demo": "vqa_core.demo.build",
+    "CACHE_ENV": "vqa_core.demo.cache",
+    "cache_root": "vqa_core.demo.cache",
+    "ms_ssim": "vqa_core.demo.label",
+    "proxy_mos": "vqa_core.demo.label",
+    "video_ms_ssim": "vqa_core.demo.label",
+    "SaliencyDemoConfig": "vqa_core.demo.saliency",
+    "build_demo_saliency": "vqa_core.demo.saliency",
+    "ensure_demo_saliency": "vqa_core.demo.saliency",
+    "frame_name": "vqa_core.demo.saliency",
+    "SCENES": "vqa_core.demo.scenes",
+    "SceneSpec": "vqa_core.demo.scenes",
+    "render_scene": "vqa_core.demo.scenes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "CACHE_ENV",

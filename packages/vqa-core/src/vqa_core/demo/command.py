@@ -1,6 +1,8 @@
 """`vqa demo`: build the embedded demo datasets from the command line.
 
-Registered through the `vqa_zoo.commands` entry point as `add_demo_command`.
+Registered through the `vqa_zoo.commands` entry point as `add_demo_command`. Building the parser
+imports nothing heavy (the builders pull in PyAV, torch and scipy), so `vqa --help` stays fast;
+the builders load when a build runs, and defaults left as None here come from their configs.
 """
 
 from __future__ import annotations
@@ -9,10 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from vqa_core.demo.build import DemoConfig, build_demo
 from vqa_core.demo.cache import CACHE_ENV, cache_root
-from vqa_core.demo.saliency import SaliencyDemoConfig, build_demo_saliency
-from vqa_core.demo.scenes import SCENES
 
 __all__ = ["add_demo_command"]
 
@@ -49,16 +48,17 @@ def add_demo_command(sub: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--scenes",
         type=int,
-        default=DemoConfig.num_scenes,
+        default=None,
         metavar="N",
-        help=f"number of demo scenes, 1..{len(SCENES)} (default: %(default)s; each gives 13 videos)",
+        help="number of demo scenes, at most the size of the scene catalogue (default: the standard demo "
+        "set, as `bench --dataset demo` builds it; each scene gives 13 videos)",
     )
     build.add_argument(
         "--saliency-clips",
         type=int,
-        default=SaliencyDemoConfig.num_clips,
+        default=None,
         metavar="N",
-        help="number of demo-saliency clips (default: %(default)s)",
+        help="number of demo-saliency clips (default: the standard demo-saliency set)",
     )
     build.add_argument(
         "--only",
@@ -85,11 +85,14 @@ def _folder_size(folder: Path) -> int:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from vqa_core.demo.build import DemoConfig, build_demo
+    from vqa_core.demo.saliency import SaliencyDemoConfig, build_demo_saliency
+
     root = cache_root(args.out)
     progress = not args.no_progress
     if args.only in (None, "demo"):
         start = time.perf_counter()
-        folder = build_demo(root, DemoConfig(num_scenes=args.scenes), force=args.force, progress=progress)
+        folder = build_demo(root, _config(DemoConfig, num_scenes=args.scenes), force=args.force, progress=progress)
         print(
             f"demo: {folder / 'manifest.csv'} ({_folder_size(folder) / 1e6:.1f} MB, "
             f"{time.perf_counter() - start:.0f} s)"
@@ -97,13 +100,18 @@ def _run_build(args: argparse.Namespace) -> int:
     if args.only in (None, "saliency"):
         start = time.perf_counter()
         folder = build_demo_saliency(
-            root, SaliencyDemoConfig(num_clips=args.saliency_clips), force=args.force, progress=progress
+            root, _config(SaliencyDemoConfig, num_clips=args.saliency_clips), force=args.force, progress=progress
         )
         print(
             f"demo-saliency: {folder / 'manifest.csv'} ({_folder_size(folder) / 1e6:.1f} MB, "
             f"{time.perf_counter() - start:.0f} s)"
         )
     return 0
+
+
+def _config(cls: type, **given: int | None) -> object:
+    """`cls` with the options the user gave; the others keep the config's defaults."""
+    return cls(**{k: v for k, v in given.items() if v is not None})
 
 
 def _run_path(args: argparse.Namespace) -> int:
