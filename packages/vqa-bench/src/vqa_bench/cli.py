@@ -99,7 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         dest="overrides",
         metavar="KEY=VALUE",
-        help="override a config field of every method run, e.g. --set saliency.enabled=false (repeatable)",
+        help="override a config field of every method run, e.g. --set trainer.epochs=5, or of one method "
+        "with METHOD:KEY=VALUE, e.g. --set dagr:saliency.enabled=false (repeatable)",
+    )
+    p.add_argument(
+        "--no-pretrained",
+        action="store_true",
+        help="offline: no downloaded initialisation (ImageNet, Kinetics-400, CLIP weights); every "
+        "config's `pretrained` field is switched off. Without it, a preset whose weights cannot be "
+        "fetched fails with the weight's name and how to provide a local file",
     )
     p.add_argument(
         "--splits", type=int, default=10, help="number of seeded 80/20 splits, intra protocol (default: 10)"
@@ -267,6 +275,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         zero_shot=zero_shot,
         config=args.config,
         overrides=args.overrides,
+        no_pretrained=args.no_pretrained,
         splits=args.splits,
         protocol=args.protocol,
         seed=args.seed,

@@ -35,7 +35,7 @@ from vqa_bench.plots import scatter_plot
 from vqa_bench.protocol import PROTOCOLS, Task, cross_tasks, intra_tasks, lsvq_tasks
 from vqa_bench.report import method_entry, pair_name
 from vqa_bench.store import Prediction, RunStore, TaskResult, write_json_atomic, write_text_atomic
-from vqa_core.errors import ConfigError, DatasetError, VqaError
+from vqa_core.errors import ConfigError, DatasetError, VqaError, WeightsUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class BenchSettings:
     zero_shot: dict[str, Path] = field(default_factory=dict)
     config: str = "small"
     overrides: list[str] = field(default_factory=list)
+    no_pretrained: bool = False
     splits: int = 10
     protocol: str = "auto"
     seed: int = 123
@@ -95,12 +96,14 @@ class BenchSettings:
     def config_label(self) -> str:
         """The preset or YAML file name, with the --set overrides: what decides the config."""
         base = Path(self.config).name if self.config.endswith((".yaml", ".yml")) else self.config
-        return " ".join([base, *self.overrides])
+        return " ".join([base, *self.overrides, *(["--no-pretrained"] if self.no_pretrained else [])])
 
     def default_run_name(self) -> str:
         cfg = Path(self.config).stem if self.config.endswith((".yaml", ".yml")) else self.config
         if self.overrides:
             cfg += "-" + hashlib.sha256("\n".join(self.overrides).encode()).hexdigest()[:8]
+        if self.no_pretrained:
+            cfg += "-nopretrained"
         names = [Path(d).stem if d.lower().endswith(".csv") else d for d in self.datasets]
         return f"{'+'.join(names)}-{self.resolved_protocol()}-{cfg}"
 
@@ -164,13 +167,51 @@ def build_tasks(
 
 
 def resolve_method_config(
-    method_cls: type, spec: str, method_name: str, overrides: Sequence[str] = ()
+    method_cls: type,
+    spec: str,
+    method_name: str,
+    overrides: Sequence[str] = (),
+    no_pretrained: bool = False,
 ) -> Any:
     """A preset name or a YAML file, then `key=value` overrides (`--set`); a YAML whose
     top-level keys are method names holds one config per method (so `--method all --config
-    mine.yaml` can configure each)."""
-    from vqa_core.config import load_config
+    mine.yaml` can configure each). An override `METHOD:key=value` applies to that method only,
+    so one `--method all` run can switch off e.g. dagr's saliency. `no_pretrained` turns every
+    `pretrained` field (ImageNet, Kinetics, CLIP weights) off: the offline switch."""
+    from vqa_core.config import config_from_dict, config_to_dict
     from vqa_core.method import list_methods
+
+    known = set(list_methods())
+    mine = method_overrides(overrides, method_name, known)
+    config = _load_method_config(method_cls, spec, method_name, mine, known)
+    if no_pretrained:
+        data = config_to_dict(config)
+        if _drop_pretrained(data):
+            config = config_from_dict(method_cls.config_class, data, origin=f"{spec} with --no-pretrained")
+    return config
+
+
+def method_overrides(overrides: Sequence[str], method_name: str, methods: set[str]) -> list[str]:
+    """The `--set` overrides that apply to `method_name`: unscoped ones and `method_name:key=value`."""
+    out = []
+    for item in overrides:
+        head, sep, rest = item.partition(":")
+        if sep and "=" not in head and head in methods:
+            if head == method_name:
+                out.append(rest)
+        elif sep and "=" not in head and "." not in head:
+            raise ConfigError(
+                f"--set {item!r}: {head!r} is not a registered method (known: {', '.join(sorted(methods))})"
+            )
+        else:
+            out.append(item)
+    return out
+
+
+def _load_method_config(
+    method_cls: type, spec: str, method_name: str, overrides: list[str], known: set[str]
+) -> Any:
+    from vqa_core.config import load_config
 
     path = Path(spec)
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -179,14 +220,26 @@ def resolve_method_config(
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        known = set(list_methods())
         if isinstance(data, dict) and data and set(data) <= known:
             if method_name not in data:
                 raise ConfigError(
                     f"config file {path} has sections for {', '.join(sorted(data))} but none for {method_name!r}"
                 )
-            return load_config(method_cls.config_class, data[method_name], list(overrides) or None)
-    return load_config(method_cls.config_class, spec, list(overrides) or None)
+            return load_config(method_cls.config_class, data[method_name], overrides or None)
+    return load_config(method_cls.config_class, spec, overrides or None)
+
+
+def _drop_pretrained(data: dict[str, Any]) -> bool:
+    """Set every `pretrained` entry of a nested config dict off (False, or None for a weight
+    tag like CLIP's "openai"); True if anything changed."""
+    changed = False
+    for key, value in data.items():
+        if isinstance(value, dict):
+            changed = _drop_pretrained(value) or changed
+        elif key == "pretrained" and value not in (False, None):
+            data[key] = False if isinstance(value, bool) else None
+            changed = True
+    return changed
 
 
 def package_versions() -> dict[str, str]:
@@ -279,7 +332,12 @@ class BenchRunner:
                 (self.store.method_dir(name)).mkdir(parents=True, exist_ok=True)
                 write_text_atomic(self.store.method_dir(name) / "error.txt", traceback.format_exc())
                 outcomes.append(MethodOutcome(name, error=f"{type(err).__name__}: {err}"))
-                self.console.print(f"[red]method {name} failed[/]: {err} (traceback in {name}/error.txt)")
+                hint = ""
+                if isinstance(err, WeightsUnavailableError):
+                    hint = " [offline? rerun with --no-pretrained to train from random init]"
+                self.console.print(
+                    f"[red]method {name} failed[/]: {err}{hint} (traceback in {name}/error.txt)"
+                )
         entries = self._earlier_methods(run_info, exclude=set(classes))
         entries.update({o.name: o.entry for o in outcomes if o.entry is not None})
         metrics = {
@@ -330,7 +388,7 @@ class BenchRunner:
         from vqa_core.config import config_hash, dump_config
 
         s = self.settings
-        config = resolve_method_config(cls, s.config, name, s.overrides)
+        config = resolve_method_config(cls, s.config, name, s.overrides, s.no_pretrained)
         chash = config_hash(config)
         mdir = self.store.method_dir(name)
         mdir.mkdir(parents=True, exist_ok=True)
@@ -352,6 +410,7 @@ class BenchRunner:
             method, result = self._run_task(name, cls, config, task, fp, pretrain)
             results.append(result)
             last_method = method
+            self.console.print(f"  {name}/{task.name}: {_task_summary(result)}")
         cost = self._cost(name, last_method if last_method is not probe else None, chash)
         wall = sum(r.fit_seconds + sum(r.predict_seconds.values()) for r in results)
         wall += sum(p["seconds"] for p in pretrain.values())
@@ -585,6 +644,18 @@ def _summarise_history(history: Any) -> dict[str, Any]:
         elif isinstance(value, np.generic):
             out[key] = value.item()
     return out
+
+
+def _task_summary(result: TaskResult) -> str:
+    """One log line per finished task, so a `--no-progress` run (CI, batch jobs) shows where it is."""
+    parts = []
+    for test_set, m in result.metrics.items():
+        if "error" in m:
+            parts.append(f"{test_set} error: {m['error']}")
+        else:
+            parts.append(f"{test_set} SRCC {m['srcc']:.3f} PLCC {m['plcc']:.3f}")
+    seconds = result.fit_seconds + sum(result.predict_seconds.values())
+    return f"{'; '.join(parts)} ({seconds:.0f} s)"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
