@@ -14,9 +14,8 @@ import torch
 from torch.utils.data import Dataset
 
 from dagr_vqa.cache import FeatureCache
-from saliency_core import SaliencyMapCache
+from saliency_core.guided_clips import GuidedClipDataset
 from saliency_core.stage import clip_indices
-from vqa_core.datasets import ManifestItem
 from vqa_core.transforms import ClipAugment, ClipAugmentConfig
 from vqa_core.video import read_clip
 
@@ -40,10 +39,12 @@ def augmentation() -> ClipAugment:
     )
 
 
-class ClipDataset(Dataset):
+class ClipDataset(GuidedClipDataset):
     """`frames` float (T, 3, H, W) in [0, 1], `maps` float (T, H, W) when a map cache is given,
     `target` and `index`; with `augment`, frames and maps are augmented jointly per clip.
 
+    Built as `ClipDataset(items, indices, size, targets, maps, augment, seed)` with `maps` a
+    `saliency_core.SaliencyMapCache` and `augment` a `vqa_core.transforms.ClipAugment` (or None).
     `indices[i]` are item i's frame indices; `targets[i]` its training target (z-scored MOS).
     Augmentation draws from (seed, epoch, index) only, so it does not depend on worker
     scheduling and a resumed run sees the same clips. A video that fails to decode raises
@@ -51,39 +52,13 @@ class ClipDataset(Dataset):
     before training, so a failure here is a real error.
     """
 
-    def __init__(
-        self,
-        items: Sequence[ManifestItem],
-        indices: Sequence[Sequence[int]],
-        size: tuple[int, int],
-        targets: Sequence[float] | None = None,
-        maps: SaliencyMapCache | None = None,
-        augment: ClipAugment | None = None,
-        seed: int = 0,
-    ) -> None:
-        self.items = list(items)
-        self.indices = [list(map(int, ix)) for ix in indices]
-        self.size = (int(size[0]), int(size[1]))
-        self.targets = list(targets) if targets is not None else [float("nan")] * len(self.items)
-        self.maps = maps
-        self.augment = augment
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
     def __getitem__(self, i: int) -> dict[str, Any]:
         item, idx = self.items[i], self.indices[i]
         clip = read_clip(item.path, idx, size=self.size)
         frames = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float().div_(255.0)
         maps = self.maps.maps(item.path, idx, self.size) if self.maps is not None else None
         if self.augment is not None:
-            seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
-            frames, maps = self.augment(frames, maps, seed=seed)
+            frames, maps = self.augment(frames, maps, seed=self.augment_seed(i))
         out: dict[str, Any] = {
             "frames": frames.contiguous(),
             "target": torch.tensor(self.targets[i], dtype=torch.float32),

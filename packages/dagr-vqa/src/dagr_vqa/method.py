@@ -207,9 +207,7 @@ class _SaliencyVQAMethod(SaliencyStageMixin, Method):
         tr, va = self._prepare_fit(train, val, work_dir, progress)
         maps = self._active_maps()
 
-        trainer_cfg = _replace(
-            cfg.trainer, device=str(self.device), progress=cfg.trainer.progress and progress
-        )
+        trainer_cfg = cfg.trainer.for_run(self.device, progress)
         on_features = cfg.fit.freeze_backbone and cfg.fit.cache_features
         if on_features:
             torch.manual_seed(cfg.trainer.seed)

@@ -6,8 +6,7 @@ maps for a video at exactly the frame indices the VQA method samples.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from vqa_core.lazy import lazy_exports
 
 # Names load on first use: `vqa --help` and the command plugins must not import torch, and
 # `python -m saliency_core.train` / `.evaluate` must not find their module already imported (runpy warns).
@@ -48,6 +47,7 @@ _LAZY = {
     "stage_checkpoint": "saliency_core.train",
     "train_saliency": "saliency_core.train",
     "evaluate_saliency": "saliency_core.evaluate",
+    "GuidedClipDataset": "saliency_core.guided_clips",
     "SALIENCY_STAGE": "saliency_core.stage",
     "LabelledClips": "saliency_core.stage",
     "SaliencyStageConfig": "saliency_core.stage",
@@ -55,63 +55,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        try:  # a submodule, as `import saliency_core; saliency_core.model` worked when __init__ imported it
-            return import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
-
-__all__ = [
-    "LOSS_PRESETS",
-    "PRESETS",
-    "SALIENCY_STAGE",
-    "AttentionRegisters",
-    "ConcatRegisters",
-    "DataConfig",
-    "LabelledClips",
-    "LossConfig",
-    "ModelConfig",
-    "SaliencyClipDataset",
-    "SaliencyConfig",
-    "SaliencyLoss",
-    "SaliencyMapCache",
-    "SaliencySplits",
-    "SaliencyStageConfig",
-    "SaliencyStageMixin",
-    "SaliencyTask",
-    "SaliencyUNet3D",
-    "add_saliency_command",
-    "add_train_command",
-    "build_model",
-    "cc",
-    "channels_first_to_frames",
-    "evaluate_saliency",
-    "frames_to_channels_first",
-    "kld",
-    "load_config",
-    "load_manifest",
-    "load_saliency_model",
-    "make_saliency_splits",
-    "minmax_per_frame",
-    "model_hash",
-    "nss",
-    "predict_maps",
-    "read_maps",
-    "read_saliency_checkpoint",
-    "sim",
-    "stage_checkpoint",
-    "train_saliency",
-    "write_maps",
-]
+__all__ = sorted(_LAZY)

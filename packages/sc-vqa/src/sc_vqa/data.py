@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
+from saliency_core.guided_clips import GuidedClipDataset
 from saliency_core.stage import clip_indices as uniform_clip_indices
 from vqa_core.datasets import ManifestItem
 from vqa_core.datasets.torch_dataset import raw_format_of
@@ -83,7 +83,7 @@ class FolderMaps:
         return resize_frames(torch.from_numpy(maps), tuple(clip.shape[1:3])).clamp_(0.0, 1.0)
 
 
-class ScClipDataset(Dataset):
+class ScClipDataset(GuidedClipDataset):
     """Items as `frames` float (T, 3, H, W) in [0, 1], `maps` (T, H, W) when a map source is given,
     `target` and `index`; with `augment`, `frames` (2, T, 3, H, W) and `maps` (2, T, H, W): two views.
 
@@ -103,28 +103,13 @@ class ScClipDataset(Dataset):
         seed: int = 0,
         cache_clips: bool = False,
     ) -> None:
-        if len(indices) != len(items):
-            raise ValueError(f"{len(items)} items but {len(indices)} index lists")
-        self.items = list(items)
-        self.indices = [[int(i) for i in ix] for ix in indices]
-        self.size = (int(size[0]), int(size[1]))
-        self.targets = list(targets) if targets is not None else [float("nan")] * len(self.items)
-        self.maps = maps
-        self.augment = augment
-        self.seed = int(seed)
-        self.epoch = 0
+        super().__init__(items, indices, size, targets, maps, augment, seed)
         self.cache_clips = cache_clips
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
     def view_seed(self, index: int, view: int) -> int:
         """The augmentation seed of one view of one item in the current epoch."""
-        return int(np.random.SeedSequence([self.seed, self.epoch, index, view]).generate_state(1)[0])
+        return self.augment_seed(index, view)
 
     def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Unaugmented frames (T, 3, H, W) float in [0, 1] and maps (T, H, W) of item i."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -192,9 +191,7 @@ class ScMethod(SaliencyStageMixin, Method):
             else None
         )
 
-        trainer_cfg = replace(
-            cfg.trainer, device=str(self.device), progress=cfg.trainer.progress and progress
-        )
+        trainer_cfg = cfg.trainer.for_run(self.device, progress)
         trainer = Trainer(_ContrastiveTask(self), trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
         self.model = trainer.model.eval()

@@ -282,7 +282,7 @@ class SslMethod(Method):
             per_labelled=cfg.semi.unlabelled_per_labelled, num_references=num_refs, reference_total=total_refs,
         )
         val_ds = TestDataset(val, cfg, None) if val else None
-        trainer_cfg = replace(cfg.trainer, device=str(self.device), progress=cfg.trainer.progress and progress)
+        trainer_cfg = cfg.trainer.for_run(self.device, progress)
         task = _DualTask(self)
         trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)

@@ -12,8 +12,7 @@ distortion-bank pretraining data.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from vqa_core.lazy import lazy_exports
 
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
@@ -46,49 +45,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
-            return import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
-
-__all__ = [
-    "BACKBONE_SIZES",
-    "PRESETS",
-    "BackboneConfig",
-    "ClipConfig",
-    "EvalConfig",
-    "FragmentBiasAttention",
-    "FragmentSwin3d",
-    "PretrainConfig",
-    "ProjectionHead",
-    "StVqrlConfig",
-    "StVqrlMethod",
-    "StVqrlNet",
-    "VQAHead",
-    "build_backbone",
-    "build_net",
-    "convert_released_state_dict",
-    "count_parameters",
-    "distance_matrix",
-    "fastvqa_to_torchvision_key",
-    "kinetics_state_dict",
-    "load_pretrained",
-    "load_released_checkpoint",
-    "make_synthetic",
-    "pretrain_stvqrl",
-    "read_released_state_dict",
-    "stvqrl_loss",
-]
+__all__ = sorted(_LAZY)

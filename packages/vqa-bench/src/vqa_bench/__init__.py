@@ -10,8 +10,7 @@ the protocols, the run folder layout, resuming and the regression tolerance.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from vqa_core.lazy import lazy_exports
 
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
@@ -38,43 +37,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
-            return import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
-
-__all__ = [
-    "DEFAULT_TOLERANCE",
-    "BenchRunner",
-    "BenchSettings",
-    "RegressionReport",
-    "RunStore",
-    "Task",
-    "TaskResult",
-    "add_score_command",
-    "compare",
-    "count_flops",
-    "cross_tasks",
-    "intra_tasks",
-    "load_baseline",
-    "load_manifest",
-    "lsvq_tasks",
-    "make_baseline",
-    "markdown_table",
-    "model_cost",
-    "rich_table",
-    "score_videos",
-]
+__all__ = sorted(_LAZY)

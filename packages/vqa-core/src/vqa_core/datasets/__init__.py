@@ -9,8 +9,7 @@ sampled frames in DataLoader workers and reports undecodable videos instead of c
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from vqa_core.lazy import lazy_exports
 
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
@@ -44,50 +43,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
-            return import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
-
-__all__ = [
-    "DatasetDescriptor",
-    "DecodeFailure",
-    "DecodeFailureLog",
-    "DescriptorPart",
-    "LabelFile",
-    "LabelTable",
-    "Manifest",
-    "ManifestItem",
-    "MosScaler",
-    "PathRule",
-    "Split",
-    "VideoDataset",
-    "build_manifest",
-    "collate_skip_failed",
-    "descriptor_dirs",
-    "list_datasets",
-    "load_descriptor",
-    "make_splits",
-    "official_split",
-    "random_splits",
-    "read_label_file",
-    "read_manifest_csv",
-    "read_splits_csv",
-    "saliency_paths",
-    "split_column_name",
-    "write_manifest_csv",
-    "write_splits_csv",
-]
+__all__ = sorted(_LAZY)

@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from vqa_core.lazy import lazy_exports
 
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
@@ -34,38 +33,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        try:  # a submodule, as `import pkg; pkg.sub` worked when __init__ imported it
-            return import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
-
-__all__ = [
-    "CACHE_ENV",
-    "SCENES",
-    "DemoConfig",
-    "SaliencyDemoConfig",
-    "SceneSpec",
-    "build_demo",
-    "build_demo_saliency",
-    "cache_root",
-    "ensure_demo",
-    "ensure_demo_saliency",
-    "frame_name",
-    "ms_ssim",
-    "proxy_mos",
-    "render_scene",
-    "video_ms_ssim",
-]
+__all__ = sorted(_LAZY)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from vqa_core.errors import ConfigError
 
@@ -81,3 +81,8 @@ class TrainConfig:
         if isinstance(self.warmup, float) and self.warmup < 1:
             return round(self.warmup * total_steps)
         return int(self.warmup)
+
+    def for_run(self, device: Any, progress: bool) -> TrainConfig:
+        """This config on a method's resolved `device`, with progress bars only where both this
+        config and the caller (e.g. `fit(progress=False)` from the bench runner) allow them."""
+        return replace(self, device=str(device), progress=self.progress and progress)
