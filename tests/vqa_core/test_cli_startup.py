@@ -14,18 +14,6 @@ import pytest
 
 from vqa_core.cli import COMMAND_GROUP
 
-# Until packages/saliency-core/pyproject.toml points `saliency-train` at saliency_core.command (the
-# lead's change; the parser moved there), loading it imports saliency_core.train and with it torch.
-OLD_SALIENCY_TRAIN = any(
-    ep.name == "saliency-train" and ep.value == "saliency_core.train:add_train_command"
-    for ep in entry_points(group=COMMAND_GROUP)
-)
-pending_entry_point = pytest.mark.xfail(
-    OLD_SALIENCY_TRAIN,
-    reason="entry point saliency-train still names saliency_core.train (should be saliency_core.command)",
-    strict=True,
-)
-
 HEAVY = ("torch", "torchvision", "av", "kornia", "open_clip", "scipy", "sklearn", "dagr_vqa", "sc_vqa")
 
 LOAD_EACH_PLUGIN = """
@@ -56,7 +44,6 @@ def _run(code: str, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
-@pending_entry_point
 def test_no_command_plugin_imports_heavy_libraries_to_build_its_parser():
     if not list(entry_points(group=COMMAND_GROUP)):
         pytest.skip("no vqa command plugins installed")
@@ -65,7 +52,6 @@ def test_no_command_plugin_imports_heavy_libraries_to_build_its_parser():
     assert not offenders, f"command plugins import heavy libraries at parser build time: {offenders}"
 
 
-@pending_entry_point
 def test_vqa_parser_builds_without_torch_and_lists_every_plugin():
     report = _run(BUILD_PARSER, json.dumps(HEAVY))
     assert report["heavy"] == []
