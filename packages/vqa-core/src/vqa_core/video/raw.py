@@ -3,7 +3,8 @@
 Raw files (LIVE-Qualcomm, many distortion studies) carry no header, so the caller states the
 geometry. Frame `i` starts at byte `i * frame_bytes`; only the requested frames are read, so a
 few frames of a multi-gigabyte file cost a few reads. Conversion and resizing go through the
-same `frame.reformat` as compressed video, so both paths give identical colours.
+same `frame.reformat` as compressed video (single-threaded, see `resize.SWSCALE_THREADS`), so
+both paths give identical colours, every time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from vqa_core.errors import VideoDecodeError
 from vqa_core.video.container import check_file
-from vqa_core.video.resize import Resize
+from vqa_core.video.resize import SWSCALE_THREADS, Resize
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,11 @@ def read_raw_clip(path: str | Path, indices: np.ndarray, raw: RawFormat, resize:
                     raise VideoDecodeError(f"{p}: short read at frame {i} (file changed while reading?)")
                 frame = raw.frame_from_bytes(data)
                 cache[i] = frame.reformat(
-                    width=w, height=h, format="rgb24", interpolation=resize.interpolation.upper()
+                    width=w,
+                    height=h,
+                    format="rgb24",
+                    interpolation=resize.interpolation.upper(),
+                    threads=SWSCALE_THREADS,
                 ).to_ndarray()
             out[k] = cache[i]
     return out

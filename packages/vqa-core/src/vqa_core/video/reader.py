@@ -48,7 +48,7 @@ import numpy as np
 from vqa_core.errors import VideoDecodeError
 from vqa_core.video.container import StreamTiming, check_file, describe_error, open_video, stream_timing
 from vqa_core.video.raw import RawFormat, read_raw_clip
-from vqa_core.video.resize import Resize, displayed_size, quarter_turns, rotate_for_display
+from vqa_core.video.resize import SWSCALE_THREADS, Resize, displayed_size, quarter_turns, rotate_for_display
 
 # Far-future targets are clamped to this before computing a seek timestamp (avoids int64 overflow);
 # they still resolve to the last decodable frame.
@@ -515,7 +515,11 @@ class _ClipDecoder:
         h, w = self.output_hw
         ch, cw = (w, h) if quarter_turns(self._rotation) % 2 else (h, w)
         rgb = frame.reformat(
-            width=cw, height=ch, format="rgb24", interpolation=self.resize.interpolation.upper()
+            width=cw,
+            height=ch,
+            format="rgb24",
+            interpolation=self.resize.interpolation.upper(),
+            threads=SWSCALE_THREADS,
         ).to_ndarray()
         return rotate_for_display(rgb, self._rotation)
 

@@ -14,6 +14,15 @@ import numpy as np
 # swscale interpolation names accepted by `read_clip(interpolation=...)`.
 INTERPOLATIONS = ("bilinear", "bicubic", "area", "lanczos", "point", "fast_bilinear")
 
+# Every `frame.reformat` here passes `threads=SWSCALE_THREADS`. PyAV 18 defaults to automatic
+# swscale slice threads, and FFmpeg 8's threaded swscale is not deterministic: rgb24 ->
+# yuv444p10le gets the first 8 pixels of a slice's first row wrong in about one call of
+# 1000-3000 (often the first call of a process, more often under load), and a read must give the
+# same pixels every time. Decoding dominates the cost and frames are small after
+# resizing, so single-threaded conversion costs nothing measurable (1080p -> 224x224 RGB:
+# 1.0-1.5 ms per frame either way on 2 busy cores).
+SWSCALE_THREADS = 1
+
 
 @dataclass(frozen=True)
 class Resize:
