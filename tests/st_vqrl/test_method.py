@@ -34,7 +34,7 @@ def data(tmp_path_factory):
 
 
 def _config(data, **over) -> StVqrlConfig:
-    overrides = {"pretrain.dataset": str(data["root"] / "train"), **over}
+    overrides = {"pretrain.dataset": str(data["root"] / "train"), "pretrain.trainer.epochs": 1, **over}
     return load_config(StVqrlConfig, "tiny", overrides)
 
 

@@ -57,3 +57,45 @@ def test_separated_versions_beat_shuffled_and_gradients_flow():
     assert logs["acc"] == 1.0 and logs["d_pos"] < logs["d_neg"]
     loss_good.backward()
     assert torch.isfinite(good.grad).all() and good.grad.abs().sum() > 0
+
+
+def _np_shrunk_distance(a, b, eps, s):
+    def shrink(c):
+        return (1 - s) * c + s * np.trace(c) / c.shape[0] * np.eye(c.shape[0])
+
+    cov = (shrink(np.cov(a, rowvar=False)) + shrink(np.cov(b, rowvar=False))) / 2 + eps * np.eye(a.shape[1])
+    d = a.mean(0) - b.mean(0)
+    return float(np.sqrt(d @ np.linalg.solve(cov, d)))
+
+
+def test_shrinkage_matches_numpy_and_zero_is_the_seed():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(3, 12, 8)), rng.normal(size=(3, 12, 8)) + 0.3
+    d = distance_matrix(torch.from_numpy(a), torch.from_numpy(b), eps=1e-4, shrinkage=0.2).numpy()
+    assert abs(d[1, 2] - _np_shrunk_distance(a[1], b[2], 1e-4, 0.2)) < 1e-8
+    seed = distance_matrix(torch.from_numpy(a), torch.from_numpy(b), eps=1e-4, shrinkage=0.0)
+    assert torch.equal(seed, distance_matrix(torch.from_numpy(a), torch.from_numpy(b), eps=1e-4))
+
+
+def test_shrink_covariance_keeps_trace_and_reaches_scaled_identity():
+    from st_vqrl.objective import shrink_covariance
+
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.normal(size=(20, 5)))
+    cov = torch.cov(x.t())
+    full = shrink_covariance(cov, 1.0)
+    assert torch.allclose(full, torch.eye(5, dtype=cov.dtype) * torch.diagonal(cov).mean())
+    assert torch.allclose(torch.trace(shrink_covariance(cov, 0.3)), torch.trace(cov))
+    assert shrink_covariance(cov, 0.0) is cov
+
+
+def test_few_tokens_make_the_seed_distance_depend_on_feature_scale():
+    """8 tokens in 64-D (the tiny preset's clip): rank-7 covariances, so with eps 1e-4 the seed
+    distance is set by the null space and grows with the features' scale; shrinkage removes that."""
+    rng = np.random.default_rng(4)
+    a = torch.from_numpy(rng.normal(size=(2, 8, 64)))
+    b = a + torch.from_numpy(rng.normal(size=(2, 8, 64))) * 0.5
+    seed_1, seed_10 = distance_matrix(a, b, 1e-4), distance_matrix(a * 10, b * 10, 1e-4)
+    assert float((seed_10 / seed_1).min()) > 5  # degenerate: ~10x for a pure rescaling
+    shr_1, shr_10 = distance_matrix(a, b, 1e-4, 0.5), distance_matrix(a * 10, b * 10, 1e-4, 0.5)
+    assert torch.allclose(shr_1, shr_10, rtol=1e-2)  # a distance between distributions, not scales

@@ -28,7 +28,7 @@ def folder(tmp_path_factory):
 
 def _cfg(folder, **over) -> StVqrlConfig:
     base = {"pretrain.dataset": str(folder), "pretrain.k": 2, "pretrain.trainer.epochs": 2,
-            "pretrain.trainer.checkpoint_every": 1, "backbone.drop_path": 0.1}
+            "pretrain.trainer.checkpoint_every": 1, "pretrain.trainer.batch_size": 1, "backbone.drop_path": 0.1}
     return load_config(StVqrlConfig, "tiny", {**base, **over})
 
 
@@ -93,3 +93,47 @@ def test_ddp_pretraining_under_torchrun(folder, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "ddp" / "stvqrl.pt").is_file()
     assert (tmp_path / "ddp" / "world_size.txt").read_text() == "2"
+
+
+def test_held_out_scenes_are_measured_every_epoch(folder, tmp_path):
+    import json
+
+    scenes = scenes_from_folder(folder, 2)
+    cfg = _cfg(folder, **{"pretrain.val_draws": 2})
+    pretrain_stvqrl(cfg, tmp_path / "v", scenes[:1], val_scenes=scenes[1:], device="cpu", progress=False)
+    records = [json.loads(line) for line in (tmp_path / "v" / "train" / "history.jsonl").read_text().splitlines()]
+    assert len(records) == 2
+    for r in records:
+        assert 0.0 <= r["val_acc"] <= 1.0 and r["val_infonce"] > 0 and r["val_d_neg"] > 0
+        assert "train_infonce" in r
+
+
+def test_split_scenes_is_seeded_disjoint_and_keeps_two_to_train():
+    from st_vqrl.data import Scene
+    from st_vqrl.pretrain import split_scenes
+
+    scenes = [Scene(f"s{i}") for i in range(8)]
+    train, held = split_scenes(scenes, 2, seed=0)
+    assert len(held) == 2 and len(train) == 6
+    assert {s.scene_id for s in train}.isdisjoint(s.scene_id for s in held)
+    assert [s.scene_id for s in split_scenes(scenes, 2, seed=0)[1]] == [s.scene_id for s in held]
+    assert split_scenes(scenes[:3], 2)[1] == []  # would leave one scene to train on: no hold-out
+    assert split_scenes(scenes, 0)[1] == []
+
+
+def test_presets_pretrain_on_scenes_the_demo_never_shows(tmp_path, monkeypatch):
+    import vqa_core.demo.pretrain_set as pretrain_set
+    from st_vqrl.config import PRESETS
+    from st_vqrl.pretrain import pretrain_scenes
+    from vqa_core.demo import DemoConfig
+    from vqa_core.demo.scenes import scene_specs
+
+    small = pretrain_set.DemoPretrainConfig(num_scenes=3, height=48, width=64, num_frames=8, versions=[0, 3, 7, 9])
+    folder = pretrain_set.build_demo_pretrain(tmp_path, small, progress=False)
+    monkeypatch.setattr(pretrain_set, "ensure_demo_pretrain", lambda root=None, progress=True: folder)
+    demo_ids = {s.scene_id for s in scene_specs(DemoConfig().num_scenes)}
+    for name, preset in PRESETS.items():
+        assert preset.pretrain.dataset == "demo-pretrain", name
+        ids = {s.scene_id for s in pretrain_scenes(load_config(StVqrlConfig, preset, {"pretrain.k": 3}))}
+        assert ids == {s.scene_id for s in pretrain_set.PRETRAIN_SCENES[:3]}
+        assert ids.isdisjoint(demo_ids)

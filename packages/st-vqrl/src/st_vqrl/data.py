@@ -108,12 +108,19 @@ class PretrainDataset(Dataset):
     """Item i: `{"clips": uint8 (V, 2, 3, clip_len, S, S)}`, V = k + 1 versions (pristine first).
 
     View 0 is the clip from the first temporal half, view 1 the one from the second.
+    `draws` > 1 gives each scene that many items per epoch (item i is scene i % len(scenes)),
+    each with its own versions, clips and fragments: a held-out check averages over several.
     """
 
-    def __init__(self, scenes: Sequence[Scene], clip: ClipConfig, k: int, seed: int = 0) -> None:
+    def __init__(
+        self, scenes: Sequence[Scene], clip: ClipConfig, k: int, seed: int = 0, draws: int = 1
+    ) -> None:
         if not 1 <= k < NUM_VERSIONS:
             raise ConfigError(f"k must be in 1..{NUM_VERSIONS - 1}, got {k}")
+        if draws < 1:
+            raise ConfigError(f"draws (items per scene) must be >= 1, got {draws}")
         self.scenes = list(scenes)
+        self.draws = int(draws)
         self.clip = clip
         self.k = int(k)
         self.seed = int(seed)
@@ -124,17 +131,17 @@ class PretrainDataset(Dataset):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.scenes)
+        return len(self.scenes) * self.draws
 
     def versions(self, index: int, rng: np.random.Generator) -> list[int]:
-        scene = self.scenes[index]
+        scene = self.scenes[index % len(self.scenes)]
         chosen = rng.choice(scene.distorted, size=self.k, replace=False)
         return [0, *sorted(int(v) for v in chosen)]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        scene = self.scenes[index]
         versions = self.versions(index, rng)
+        scene = self.scenes[index % len(self.scenes)]
         indices = self.sampler(_num_frames(scene), train=True, rng=rng)
         frames = []
         for v in versions:

@@ -1,14 +1,16 @@
 """ST-VQRL self-supervised pretraining through vqa-core's Trainer (DDP, accumulation, exact resume).
 
     from st_vqrl import StVqrlConfig, pretrain_stvqrl, load_pretrained
-    path = pretrain_stvqrl("small", out_dir="runs/stvqrl")      # demo train scenes by default
+    path = pretrain_stvqrl("small", out_dir="runs/stvqrl")      # demo-pretrain scenes by default
     backbone, projection = load_pretrained(path)
 
 Artifact: `<out_dir>/stvqrl.pt` = {format, config, backbone, projection} (weights_only-safe);
 the Trainer's `last.pt` under `<out_dir>/train/` makes an interrupted run resumable.
 Differences from the seed: the projection head is optimised and saved (`train_projection:
 false` restores the seed's fixed random projection), scenes are visited once per epoch
-instead of drawn with replacement, no `set_detect_anomaly`, one warmup+cosine schedule.
+instead of drawn with replacement, no `set_detect_anomaly`, one warmup+cosine schedule, and
+`pretrain.val_scenes` held-out scenes measure InfoNCE / version accuracy on unseen content
+(`history.jsonl`: `train_*` and `val_*`; the best held-out accuracy selects the weights).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,10 +39,12 @@ __all__ = [
     "ARTIFACT",
     "StVqrlNet",
     "build_net",
+    "demo_pretrain_scenes",
     "demo_scenes",
     "load_pretrained",
     "pretrain_scenes",
     "pretrain_stvqrl",
+    "split_scenes",
 ]
 
 log = logging.getLogger(__name__)
@@ -95,14 +100,30 @@ class _PretrainTask(TrainTask):
     def param_groups(self, model: nn.Module):
         return [p for p in model.parameters() if p.requires_grad]
 
-    def training_step(self, model: nn.Module, batch: Any):
-        clips = batch["clips"]  # (B, V, 2, 3, T, S, S) uint8
-        b, v = clips.shape[:2]
+    def _tokens(self, model: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+        b, v = clips.shape[:2]  # (B, V, 2, 3, T, S, S) uint8
         z = model(to_model_input(clips.flatten(0, 2)))  # (B*V*2, N, D)
-        z = z.reshape(b, v, 2, *z.shape[1:])
+        return z.reshape(b, v, 2, *z.shape[1:])
+
+    def training_step(self, model: nn.Module, batch: Any):
         p = self.config.pretrain
-        loss, logs = stvqrl_loss(z, tau=p.tau, eps=p.eps)
+        loss, logs = stvqrl_loss(self._tokens(model, batch["clips"]), tau=p.tau, eps=p.eps, shrinkage=p.shrinkage)
         return loss, {"infonce": float(loss.detach()), **logs}
+
+    def validation_step(self, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
+        """Per held-out item: its InfoNCE, version accuracy and mean positive / negative distance."""
+        p = self.config.pretrain
+        z = self._tokens(model, batch["clips"])
+        out: dict[str, list[torch.Tensor]] = {"infonce": [], "acc": [], "d_pos": [], "d_neg": []}
+        for item in z:
+            loss, logs = stvqrl_loss(item[None], tau=p.tau, eps=p.eps, shrinkage=p.shrinkage)
+            out["infonce"].append(loss.detach().double().cpu())
+            for key in ("acc", "d_pos", "d_neg"):
+                out[key].append(torch.tensor(logs[key], dtype=torch.float64))
+        return {k: torch.stack(v) for k, v in out.items()}
+
+    def validation_metrics(self, outputs) -> dict[str, float]:
+        return {k: float(np.mean(outputs[k])) for k in ("infonce", "acc", "d_pos", "d_neg")}
 
 
 def demo_scenes(k: int, root: str | Path | None = None, progress: bool = True) -> list[Scene]:
@@ -115,11 +136,42 @@ def demo_scenes(k: int, root: str | Path | None = None, progress: bool = True) -
     return scenes_from_items(items, k, source=f"demo ({folder})")
 
 
+def demo_pretrain_scenes(k: int, root: str | Path | None = None, progress: bool = True) -> list[Scene]:
+    """`demo-pretrain` (built on first use): scenes whose content the `demo` dataset never shows."""
+    from vqa_core.demo.pretrain_set import ensure_demo_pretrain
+
+    folder = ensure_demo_pretrain(root, progress=progress)
+    return scenes_from_folder(folder / "videos", k)
+
+
 def pretrain_scenes(config: StVqrlConfig, progress: bool = True) -> list[Scene]:
-    """The scenes named by `pretrain.dataset`: "demo" or a make-synthetic folder."""
-    if config.pretrain.dataset == "demo":
+    """The scenes named by `pretrain.dataset`: "demo-pretrain", "demo" or a make-synthetic folder."""
+    name = config.pretrain.dataset
+    if name == "demo-pretrain":
+        return demo_pretrain_scenes(config.pretrain.k, progress=progress)
+    if name == "demo":
+        log.warning(
+            "st-vqrl: pretraining on the demo's own train scenes; benchmark splits that put these scenes "
+            "in test have seen their content (use pretrain.dataset=demo-pretrain for a content-disjoint set)"
+        )
         return demo_scenes(config.pretrain.k, progress=progress)
-    return scenes_from_folder(config.pretrain.dataset, config.pretrain.k)
+    return scenes_from_folder(name, config.pretrain.k)
+
+
+def split_scenes(scenes: Sequence[Scene], val_scenes: int, seed: int = 0) -> tuple[list[Scene], list[Scene]]:
+    """(train, held-out): `val_scenes` scenes drawn with `seed`; none held out if fewer than 2 would train."""
+    scenes = sorted(scenes, key=lambda s: s.scene_id)
+    if val_scenes <= 0:
+        return scenes, []
+    if len(scenes) - val_scenes < 2:
+        log.warning(
+            "st-vqrl: %d pretraining scene(s) cannot spare %d for a held-out check; training on all of them",
+            len(scenes), val_scenes,
+        )
+        return scenes, []
+    order = np.random.default_rng(seed).permutation(len(scenes))
+    held = {int(i) for i in order[:val_scenes]}
+    return [s for i, s in enumerate(scenes) if i not in held], [s for i, s in enumerate(scenes) if i in held]
 
 
 def pretrain_stvqrl(
@@ -127,6 +179,7 @@ def pretrain_stvqrl(
     out_dir: str | Path,
     scenes: Sequence[Scene] | None = None,
     *,
+    val_scenes: Sequence[Scene] | None = None,
     device: str | torch.device | None = None,
     resume: bool = True,
     progress: bool = True,
@@ -134,22 +187,34 @@ def pretrain_stvqrl(
 ) -> Path:
     """Run (or resume) ST-VQRL pretraining into `out_dir`; returns the artifact path.
 
-    Under `torchrun` every rank calls this; rank 0 writes the artifact. `callbacks` go to the
-    Trainer (`on_step_end(trainer, step, logs)`, `on_epoch_end(trainer, record)`).
+    Scenes: `scenes` (and optional `val_scenes`) if given, else `pretrain.dataset` with
+    `pretrain.val_scenes` of them held out. Under `torchrun` every rank calls this; rank 0
+    writes the artifact. `callbacks` go to the Trainer (`on_step_end(trainer, step, logs)`,
+    `on_epoch_end(trainer, record)`).
     """
     cfg = load_config(StVqrlConfig, config)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scenes = list(scenes) if scenes is not None else pretrain_scenes(cfg, progress)
+    if scenes is None:
+        scenes, held = split_scenes(pretrain_scenes(cfg, progress), cfg.pretrain.val_scenes, cfg.seed)
+    else:
+        scenes, held = list(scenes), list(val_scenes or [])
     dataset = PretrainDataset(scenes, cfg.clip, cfg.pretrain.k, seed=cfg.seed)
+    val_dataset = (
+        PretrainDataset(held, cfg.clip, cfg.pretrain.k, seed=cfg.seed + 1, draws=cfg.pretrain.val_draws)
+        if held
+        else None
+    )
     trainer_cfg = cfg.pretrain.trainer
     changes: dict[str, Any] = {"progress": trainer_cfg.progress and progress}
+    if val_dataset is not None:
+        changes.update(select_metric="acc", mode="max")
     if device is not None:
         changes["device"] = str(device)
     trainer = Trainer(
         _PretrainTask(cfg), replace(trainer_cfg, **changes), out_dir / "train", resume=resume, callbacks=callbacks
     )
-    result = trainer.fit(dataset, None)
+    result = trainer.fit(dataset, val_dataset)
     net = trainer.model
     path = out_dir / ARTIFACT
     if trainer.dist.is_main:
