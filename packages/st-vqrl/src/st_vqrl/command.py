@@ -76,7 +76,9 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     pre.add_argument(
         "--dataset",
         default=None,
-        help="'demo' (the embedded demo's train scenes) or a make-synthetic folder (default: from the config)",
+        help="'demo-pretrain' (8 scenes x 13 versions the demo never shows, built on first use), 'demo' (the "
+        "demo's own train scenes: leaks content into re-split demo benchmarks) or a make-synthetic folder "
+        "(default: from the config, demo-pretrain in every preset)",
     )
     pre.add_argument(
         "--init-from",
