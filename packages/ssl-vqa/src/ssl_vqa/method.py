@@ -32,7 +32,7 @@ from torch import nn
 from ssl_vqa.config import QasaConfig, SslConfig
 from ssl_vqa.data import PairedDataset, TestDataset, collate_batch, collate_test
 from ssl_vqa.dual_loss import dual_model_loss
-from ssl_vqa.model import DualModel, build_dual_model
+from ssl_vqa.model import DualModel, ScoringPass, build_dual_model
 from ssl_vqa.partition import Partition, partition_items
 from ssl_vqa.released import load_released_dual
 from vqa_core.config import config_hash
@@ -309,11 +309,6 @@ class SslMethod(Method):
         ds = TestDataset(items, self.config, clip_input_size(self.config))
 
         def step(m: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-            if m.auxiliary is None:
-                clips = batch["clips"]
-                b, k = clips.shape[:2]
-                p = m.primary(clips.reshape(b * k, *clips.shape[2:])).reshape(b, k).mean(dim=1)
-                return {"primary": p, "aux": torch.full_like(p, float("nan"))}
             p, a = m.score(batch["clips"], batch.get("frames"))
             return {"primary": p, "aux": a}
 
@@ -323,6 +318,30 @@ class SslMethod(Method):
             progress=progress, description=f"{self.name}: scoring",
         )
         return out["primary"].astype(np.float64), out["aux"].astype(np.float64)
+
+    # -- cost -------------------------------------------------------------------------------
+    def example_input(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One video as `predict` scores it, for FLOP counting: the `sampling.test_clips` fragment
+        clips (1, K, 3, clip_len, S, S) and, for QASA-VQA, the K x clip_len decoded frames
+        (1, K x clip_len, 3, C, C) at CLIP's input size (None for SSL-VQA)."""
+        cfg = self.config
+        s, size = cfg.sampling, cfg.stvqrl.clip.size
+        device = next(self.model.parameters()).device if self.model is not None else self.device
+        clips = torch.randn(1, s.test_clips, 3, s.clip_len, size, size, device=device)
+        clip_size = clip_input_size(cfg)
+        frames = None
+        if clip_size is not None:
+            frames = torch.rand(1, s.test_clips * s.clip_len, 3, clip_size, clip_size, device=device)
+        return clips, frames
+
+    def scoring_module(self) -> nn.Module:
+        """What scoring runs on `example_input()`: primary and auxiliary (`ScoringPass`), or the
+        primary alone for the supervised baseline. The NIQE distance's Cholesky solve on the
+        C x C pooled covariance is not a counted operation (torch counts matrix products and
+        convolutions), a few hundred MFLOPs at C = 768 against the Swin3D trunks' tens of GFLOPs."""
+        if self.model is None:
+            raise VqaError(f"{self.name}: no model to count; call fit() or load a checkpoint first")
+        return ScoringPass(self.model)
 
     def combine(self, primary: np.ndarray, aux: np.ndarray) -> np.ndarray:
         """The configured combination of raw scores (see `CombineConfig`)."""

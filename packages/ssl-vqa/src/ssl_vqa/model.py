@@ -9,6 +9,8 @@
 - `ClipQualityScorer` (QASA-VQA, in `clip_quality`): CLIP's image tower and antonym prompts.
 - `DualModel`: both models behind one `forward(batch)`, so vqa-core's Trainer (and DDP) see a
   single module; it returns the two views' scores of the labelled and unlabelled parts.
+- `ScoringPass`: `DualModel.score` as a module's forward, i.e. exactly what scoring one video
+  runs (FLOP counting calls a module's forward).
 
 No I/O, no device logic: plain modules.
 """
@@ -26,7 +28,7 @@ from st_vqrl.model import VQAHead, build_backbone
 from vqa_core.errors import VqaError
 from vqa_core.losses import fit_gaussian, gaussian_distance
 
-__all__ = ["DualModel", "NiqeAuxiliary", "PrimaryModel", "build_dual_model", "build_trunk"]
+__all__ = ["DualModel", "NiqeAuxiliary", "PrimaryModel", "ScoringPass", "build_dual_model", "build_trunk"]
 
 
 def build_trunk(cfg: Any, pretrained: bool | None = None) -> nn.Module:
@@ -171,11 +173,14 @@ class DualModel(nn.Module):
         the tokens of all K clips (the seeds fed 64 frames at once) and returns -tau_test * d,
         the log of the seeds' exp(-tau_test * d) (same ranking; the exponential underflows to 0
         for distant videos, which erased the auxiliary from the average); the CLIP auxiliary
-        scores `frames` (B, T, 3, S, S).
+        scores `frames` (B, T, 3, S, S). Without an auxiliary (the supervised baseline) the
+        auxiliary score is NaN.
         """
         b, k = clips.shape[:2]
         flat = clips.reshape(b * k, *clips.shape[2:])
         primary = self.primary(flat).reshape(b, k).mean(dim=1)
+        if self.auxiliary is None:
+            return primary, torch.full_like(primary, float("nan"))
         if self.kind == "niqe":
             tokens = self.auxiliary.tokens(flat)
             tokens = tokens.reshape(b, k * tokens.shape[1], tokens.shape[2])
@@ -186,6 +191,23 @@ class DualModel(nn.Module):
                 raise ValueError("the CLIP auxiliary needs the resized frames")
             aux = self.auxiliary(frames)
         return primary, aux
+
+
+class ScoringPass(nn.Module):
+    """`DualModel.score` as a forward: (clips (B, K, 3, T, H, W), frames or None) -> (primary, aux).
+
+    What scoring a video runs at test time, both models included: the primary on the K test
+    clips, and the NIQE auxiliary's tokens of the same clips with the Gaussian fit of those
+    tokens and the distance to the stored reference Gaussian, or CLIP's image tower on the
+    frames (the prompt embeddings are computed once, not per video).
+    """
+
+    def __init__(self, dual: DualModel) -> None:
+        super().__init__()
+        self.dual = dual
+
+    def forward(self, clips: Tensor, frames: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return self.dual.score(clips, frames)
 
 
 def build_dual_model(cfg: Any, pretrained: bool | None = None) -> DualModel:

@@ -6,6 +6,15 @@ tuple of positional arguments, or a dict of keyword arguments. FLOPs are counted
 `torch.utils.flop_counter.FlopCounterMode` on one forward pass of that input (one video,
 batch 1), so they are the cost of scoring one video. Whatever cannot be counted is reported
 as `None` with the reason, never guessed.
+
+Two optional hooks cover methods whose scoring is more than `model(example_input())`:
+- `scoring_module()`: the module whose forward on `example_input()` is one video's scoring pass
+  when `model.forward` is the training pass (SSL-VQA's dual model scores through `score`);
+- `extra_costs()`: `{label: (module, input)}` for other networks that run when a new video is
+  scored (the saliency UNet3D whose maps the VQA network reads). Their FLOPs and parameters are
+  added to the totals, and `parts` and the note give each network's share, so a figure that
+  a paper reports for the VQA network alone can still be compared.
+`trainable_params` stays the method's own `model` (what its `fit` trains).
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+MAIN_PART = "model"
 
 
 def _as_module(obj: Any) -> nn.Module | None:
@@ -26,8 +37,16 @@ def _as_module(obj: Any) -> nn.Module | None:
     return model if isinstance(model, nn.Module) else None
 
 
+def _fmt(x: float) -> str:
+    for unit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= unit:
+            return f"{x / unit:.2f}{suffix}"
+    return str(int(x))
+
+
 def model_cost(method: Any) -> dict[str, Any]:
-    """{"params", "trainable_params", "flops", "note"} for a fitted or freshly built method."""
+    """{"params", "trainable_params", "flops", "note"} (+ "parts" with extra networks) for a
+    fitted or freshly built method."""
     model = _as_module(method)
     if model is None:
         return {
@@ -46,8 +65,9 @@ def model_cost(method: Any) -> dict[str, Any]:
             "flops": None,
             "note": f"FLOPs n/a: {type(method).__name__} exposes no example_input()",
         }
+    scoring = getattr(method, "scoring_module", None)
     try:
-        flops = count_flops(model, example())
+        flops = count_flops(scoring() if scoring is not None else model, example())
     except Exception as err:  # counting is a report, never a reason to fail the benchmark
         return {
             "params": params,
@@ -55,12 +75,30 @@ def model_cost(method: Any) -> dict[str, Any]:
             "flops": None,
             "note": f"FLOPs n/a: the forward pass on example_input() failed ({type(err).__name__}: {err})",
         }
-    return {
-        "params": params,
-        "trainable_params": trainable,
-        "flops": flops,
-        "note": "FLOPs per video (batch 1)",
-    }
+    cost = {"params": params, "trainable_params": trainable, "flops": flops, "note": "FLOPs per video (batch 1)"}
+    extras = getattr(method, "extra_costs", None)
+    if extras is None:
+        return cost
+    try:
+        parts = {
+            label: {"params": sum(p.numel() for p in m.parameters()), "flops": count_flops(m, x)}
+            for label, (m, x) in extras().items()
+        }
+    except Exception as err:
+        cost["note"] += (
+            f"; an extra network that runs when scoring could not be counted ({type(err).__name__}: {err}), "
+            "so these totals leave it out"
+        )
+        return cost
+    if not parts:
+        return cost
+    parts = {MAIN_PART: {"params": params, "flops": flops}, **parts}
+    cost["params"] = sum(p["params"] for p in parts.values())
+    cost["flops"] = sum(p["flops"] for p in parts.values())
+    cost["parts"] = parts
+    shares = " + ".join(f"{label} {_fmt(p['flops'])}" for label, p in parts.items())
+    cost["note"] = f"FLOPs per video (batch 1): {shares}; params include every part, trainable_params the model's"
+    return cost
 
 
 def count_flops(model: nn.Module, example: Any) -> int:
@@ -68,8 +106,14 @@ def count_flops(model: nn.Module, example: Any) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     was_training = model.training
+    # Parameters stop requiring grad while counting: the counter's module tracker hooks every
+    # tensor input that requires grad, and under no_grad a view of a parameter (register tokens
+    # expanded to the batch, fed to a LayerNorm) requires grad yet has no grad_fn, which fails.
+    grads = [(p, p.requires_grad) for p in model.parameters()]
     model.eval()
     try:
+        for p, _ in grads:
+            p.requires_grad_(False)
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             if isinstance(example, dict):
                 model(**example)
@@ -79,4 +123,6 @@ def count_flops(model: nn.Module, example: Any) -> int:
                 model(example)
     finally:
         model.train(was_training)
+        for p, flag in grads:
+            p.requires_grad_(flag)
     return int(counter.get_total_flops())
