@@ -193,7 +193,7 @@ class StVqrlConfig:
 # tau = 1. Both pretrain on `demo-pretrain` with 2 of its 8 scenes held out (val_* in
 # history.jsonl). `full` keeps the seed's values.
 PRESETS: dict[str, StVqrlConfig] = {
-    # Seconds on CPU: tests (which shorten pretraining further) and quick benchmark runs.
+    # Quick benchmark runs: 1-2 min of CPU pretraining (20 epochs x 3 steps); tests shorten it to 1 epoch.
     "tiny": StVqrlConfig(
         backbone=BackboneConfig(size="tiny", drop_path=0.0),
         clip=ClipConfig(clip_len=4, frame_interval=2, grid=7, patch=8, aligned=4),
@@ -202,13 +202,14 @@ PRESETS: dict[str, StVqrlConfig] = {
             trainer=TrainConfig(epochs=20, batch_size=2, lr=5e-4, weight_decay=0.05, progress=False),
         ),
     ),
-    # A few minutes of CPU on the demo: 16-frame clips of 7x7 fragments of 16 px (64 tokens).
+    # About 10 min of 2-core CPU pretraining (40 epochs x 3 steps of 2 scenes), then the demo: 16-frame
+    # clips of 7x7 fragments of 16 px (64 tokens).
     "small": StVqrlConfig(
         backbone=BackboneConfig(size="small", drop_path=0.05),
         clip=ClipConfig(clip_len=8, frame_interval=2, grid=7, patch=16, aligned=8),
         pretrain=PretrainConfig(
             k=5, tau=1.0, shrinkage=0.1, proj_dim=16, val_scenes=2,
-            trainer=TrainConfig(epochs=12, batch_size=2, lr=5e-4, weight_decay=0.05, min_lr_ratio=0.1),
+            trainer=TrainConfig(epochs=40, batch_size=2, lr=5e-4, weight_decay=0.05, min_lr_ratio=0.1),
         ),
         eval=EvalConfig(num_clips=2),  # 2 x 64 tokens: enough for a 64-D Gaussian fit
     ),
