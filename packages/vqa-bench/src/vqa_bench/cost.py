@@ -101,11 +101,64 @@ def model_cost(method: Any) -> dict[str, Any]:
     return cost
 
 
+def _rnn_flops(input_shape: Any, weights: Any) -> int:
+    """Every weight matrix of a recurrent layer (input, hidden, projection; each layer and
+    direction) multiplies one vector per time step and batch item: 2 x steps x its size. A padded
+    input is (T, B, I), a packed one (sum of the lengths, I); biases are not products."""
+    steps = int(input_shape[0]) * int(input_shape[1]) if len(input_shape) == 3 else int(input_shape[0])
+    return 2 * steps * sum(int(w[0]) * int(w[1]) for w in weights if len(w) == 2)
+
+
+def _recurrent_flops(input_shape: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    """aten.lstm / aten.gru: args (hx, params, ...) when padded, (batch_sizes, hx, params, ...) when packed."""
+    return _rnn_flops(input_shape, args[1] if len(input_shape) == 3 else args[2])
+
+
+def _onednn_lstm_layer_flops(
+    input_shape: Any, w_ih: Any, w_hh: Any, *args: Any, out_shape: Any = None, **kwargs: Any
+) -> int:
+    """aten.mkldnn_rnn_layer (oneDNN's LSTM on CPU, one layer and direction per call)."""
+    return _rnn_flops(input_shape, [w_ih, w_hh])
+
+
+def _cudnn_rnn_flops(input_shape: Any, weights: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    """aten._cudnn_rnn (an LSTM/GRU on a GPU): all layers' and directions' weights in one list."""
+    return _rnn_flops(input_shape, weights)
+
+
+def _cpu_attention_flops(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    """aten._scaled_dot_product_flash_attention_for_cpu: torch's own SDPA count (QK^T and AV)."""
+    from torch.utils.flop_counter import sdpa_flop_count
+
+    return sdpa_flop_count(query, key, value)
+
+
+def _counted_ops() -> dict[Any, Any]:
+    """Kernels torch's counter has no formula for, so they would count 0: recurrent layers
+    (a fused LSTM, oneDNN's per-layer kernel, cuDNN's RNN) and the CPU flash attention of
+    `F.scaled_dot_product_attention` (CLIP's and the transformers' attention products)."""
+    aten = torch.ops.aten
+    return {
+        aten.lstm: _recurrent_flops,
+        aten.gru: _recurrent_flops,
+        aten.mkldnn_rnn_layer: _onednn_lstm_layer_flops,
+        aten._cudnn_rnn: _cudnn_rnn_flops,
+        aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention_flops,
+    }
+
+
 def count_flops(model: nn.Module, example: Any) -> int:
-    """FLOPs of one forward pass (a multiply-add counts 2, torch's convention)."""
+    """FLOPs of one forward pass (a multiply-add counts 2, torch's convention).
+
+    Inference fast paths that the counter cannot see into are turned off while counting:
+    `nn.MultiheadAttention` and `nn.TransformerEncoderLayer` in eval mode run one fused kernel
+    that counts 0, so the slow path (the same maths in linear layers and attention products)
+    runs instead; LSTM, GRU and CPU attention kernels get formulas of their own (`_counted_ops`).
+    """
     from torch.utils.flop_counter import FlopCounterMode
 
     was_training = model.training
+    fastpath = torch.backends.mha.get_fastpath_enabled()
     # Parameters stop requiring grad while counting: the counter's module tracker hooks every
     # tensor input that requires grad, and under no_grad a view of a parameter (register tokens
     # expanded to the batch, fed to a LayerNorm) requires grad yet has no grad_fn, which fails.
@@ -114,7 +167,8 @@ def count_flops(model: nn.Module, example: Any) -> int:
     try:
         for p, _ in grads:
             p.requires_grad_(False)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        torch.backends.mha.set_fastpath_enabled(False)
+        with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=_counted_ops()) as counter:
             if isinstance(example, dict):
                 model(**example)
             elif isinstance(example, tuple | list):
@@ -122,6 +176,7 @@ def count_flops(model: nn.Module, example: Any) -> int:
             else:
                 model(example)
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         model.train(was_training)
         for p, flag in grads:
             p.requires_grad_(flag)
