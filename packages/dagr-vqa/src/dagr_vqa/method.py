@@ -270,16 +270,6 @@ class _SaliencyVQAMethod(SaliencyStageMixin, Method):
         )
         return frames, maps
 
-    def extra_costs(self) -> dict[str, tuple[nn.Module, torch.Tensor]]:
-        """The saliency UNet3D with the windows it runs on for one video's sampled frames.
-
-        It runs before the VQA network whenever a video is scored for the first time (its maps
-        are cached per video afterwards), so it belongs to the cost of scoring a new video.
-        """
-        if not self._uses_saliency_model:
-            return {}
-        model = self.saliency_model or _saliency_architecture(self)
-        return {"saliency model": (model, _saliency_windows(model, self.config.data.num_frames))}
     def state_dict(self) -> dict[str, Any]:
         if self.model is None:
             raise VqaError(f"{self.name}: nothing to save; call fit() first")
@@ -311,30 +301,6 @@ class StrMethod(_SaliencyVQAMethod):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _saliency_architecture(method: _SaliencyVQAMethod) -> nn.Module:
-    """The saliency model's network when none is loaded: from the checkpoint, else the stage preset.
-
-    FLOPs depend on the architecture only, so an untrained stage network counts the same.
-    """
-    if method.saliency_checkpoint is not None and method.saliency_checkpoint.is_file():
-        from saliency_core.train import load_saliency_model
-
-        return load_saliency_model(method.saliency_checkpoint, device="cpu")
-    from saliency_core.model import SaliencyUNet3D
-
-    return SaliencyUNet3D(method.saliency_stage_config().model)
-
-
-def _saliency_windows(model: nn.Module, num_frames: int) -> torch.Tensor:
-    """What `saliency_core.predict_maps` feeds the UNet3D for `num_frames` frames, as one batch:
-    (windows, 3, clip_len, height, width) at the model's own input size, the last window padded.
-    """
-    cfg = model.config
-    windows = -(-int(num_frames) // cfg.clip_len)
-    device = next(model.parameters()).device
-    return torch.rand(windows, 3, cfg.clip_len, cfg.height, cfg.width, device=device)
 
 
 def _replace(obj: Any, **changes: Any) -> Any:

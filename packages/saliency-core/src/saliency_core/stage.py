@@ -336,3 +336,36 @@ class SaliencyStageMixin:
         sal = SaliencyUNet3D(load_config(ModelConfig, dict(state["saliency"]["config"])))
         sal.load_state_dict(state["saliency"]["model"])
         self.use_saliency_model(sal)
+
+    # -- cost ---------------------------------------------------------------------------------
+    def extra_costs(self) -> dict[str, tuple[nn.Module, torch.Tensor]]:
+        """The saliency UNet3D with the windows it runs on for one video's sampled frames, for
+        the benchmark's FLOP count: it runs whenever a video is scored for the first time (its
+        maps are cached afterwards), so it belongs to the cost of scoring a new video."""
+        if not self._uses_saliency_model:
+            return {}
+        model = self.saliency_model or self._saliency_architecture()
+        return {"saliency model": (model, saliency_windows(model, self.config.data.num_frames))}
+
+    def _saliency_architecture(self) -> nn.Module:
+        """The saliency network when none is loaded: from the checkpoint, else the stage preset
+        (FLOPs depend on the architecture only, so an untrained network counts the same)."""
+        if self.saliency_checkpoint is not None and self.saliency_checkpoint.is_file():
+            from saliency_core.train import load_saliency_model
+
+            return load_saliency_model(self.saliency_checkpoint, device="cpu")
+        from saliency_core.model import SaliencyUNet3D
+
+        return SaliencyUNet3D(self.saliency_stage_config().model)
+
+
+def saliency_windows(model: nn.Module, num_frames: int) -> torch.Tensor:
+    """What `saliency_core.predict_maps` feeds the UNet3D for `num_frames` frames, as one batch:
+    (windows, 3, clip_len, height, width) at the model's own input size, the last window padded.
+    """
+    import torch
+
+    cfg = model.config
+    windows = -(-int(num_frames) // cfg.clip_len)
+    device = next(model.parameters()).device
+    return torch.rand(windows, 3, cfg.clip_len, cfg.height, cfg.width, device=device)

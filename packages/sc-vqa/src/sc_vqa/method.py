@@ -211,27 +211,6 @@ class ScMethod(SaliencyStageMixin, Method):
         maps = torch.rand(1, d.num_frames, d.height, d.width, device=device) if self.config.saliency.enabled else None
         return frames, maps
 
-    def extra_costs(self) -> dict[str, tuple[nn.Module, torch.Tensor]]:
-        """The saliency UNet3D with the windows it runs on for one video's sampled frames.
-
-        With `saliency.source: model` it runs whenever a video is scored for the first time (or
-        every time with `saliency.cache: false`); maps read from a folder cost no network.
-        """
-        if not self._uses_saliency_model:
-            return {}
-        model = self.saliency_model or self._saliency_architecture()
-        return {"saliency model": (model, _saliency_windows(model, self.config.data.num_frames))}
-
-    def _saliency_architecture(self) -> nn.Module:
-        """The saliency network when none is loaded (FLOPs depend on the architecture only)."""
-        if self.saliency_checkpoint is not None and self.saliency_checkpoint.is_file():
-            from saliency_core.train import load_saliency_model
-
-            return load_saliency_model(self.saliency_checkpoint, device="cpu")
-        from saliency_core.model import SaliencyUNet3D
-
-        return SaliencyUNet3D(self.saliency_stage_config().model)
-
     def state_dict(self) -> dict[str, Any]:
         if self.model is None:
             raise VqaError(f"{self.name}: nothing to save; call fit() first")
@@ -246,13 +225,3 @@ class ScMethod(SaliencyStageMixin, Method):
         model.load_state_dict(state["model"])
         self.model = model.to(self.device).eval()
         self._load_saliency_state(state)
-
-
-def _saliency_windows(model: nn.Module, num_frames: int) -> torch.Tensor:
-    """What `saliency_core.predict_maps` feeds the UNet3D for `num_frames` frames, as one batch:
-    (windows, 3, clip_len, height, width) at the model's own input size, the last window padded.
-    """
-    cfg = model.config
-    windows = -(-int(num_frames) // cfg.clip_len)
-    device = next(model.parameters()).device
-    return torch.rand(windows, 3, cfg.clip_len, cfg.height, cfg.width, device=device)

@@ -39,6 +39,7 @@ _LAZY = {
     "QasaMethod": "ssl_vqa.method",
     "SslMethod": "ssl_vqa.method",
     "DualModel": "ssl_vqa.model",
+    "ScoringPass": "ssl_vqa.model",
     "NiqeAuxiliary": "ssl_vqa.model",
     "PrimaryModel": "ssl_vqa.model",
     "build_dual_model": "ssl_vqa.model",

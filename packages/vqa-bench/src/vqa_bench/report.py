@@ -126,7 +126,7 @@ def markdown_table(metrics: Mapping[str, Any]) -> str:
     notes = [
         f"- {method}: {m['cost']['note']}"
         for method, m in metrics.get("methods", {}).items()
-        if m.get("cost", {}).get("note", "").startswith(("n/a", "FLOPs n/a"))
+        if m.get("cost", {}).get("note", "") not in ("", "FLOPs per video (batch 1)")
     ]
     if notes:
         lines += ["", *notes]
