@@ -34,7 +34,8 @@ def test_make_synthetic_then_pretrain(tmp_path, capsys):
 
     run = tmp_path / "pretrain"
     args = _parser().parse_args(["st-vqrl", "pretrain", "--config", "tiny", "--dataset", str(out), "--out", str(run),
-                                 "--set", "pretrain.k=2", "--device", "cpu", "--no-progress"])
+                                 "--set", "pretrain.k=2", "--set", "pretrain.trainer.epochs=1", "--device", "cpu",
+                                 "--no-progress"])
     assert args.func(args) == 0
     ckpt = torch.load(run / "stvqrl.pt", weights_only=True)
     assert ckpt["config"]["pretrain"]["k"] == 2 and "proj.weight" in ckpt["projection"]
