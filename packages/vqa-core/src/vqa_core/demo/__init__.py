@@ -2,10 +2,12 @@
 
 - `demo`: real scenes x the 13 versions of `vqa_core.distort`, labelled with a proxy MOS
   (mean luma MS-SSIM against the pristine scene, mapped to 1-5; see `proxy_mos`).
+- `demo-pretrain`: unlabelled scenes x 13 versions whose content the `demo` never shows,
+  for self-supervised pretraining without a content leak (`ensure_demo_pretrain`).
 - `demo-saliency`: clips with moving salient targets over real backgrounds, with fixation
   and continuous saliency maps in a DHF1K-like per-clip layout.
 
-`ensure_demo()` / `ensure_demo_saliency()` return the folders, building what is missing;
+`ensure_demo()` / `ensure_demo_pretrain()` / `ensure_demo_saliency()` return the folders, building what is missing;
 `vqa demo build` does the same from the command line.
 """
 
@@ -23,6 +25,10 @@ _LAZY = {
     "ms_ssim": "vqa_core.demo.label",
     "proxy_mos": "vqa_core.demo.label",
     "video_ms_ssim": "vqa_core.demo.label",
+    "PRETRAIN_SCENES": "vqa_core.demo.pretrain_set",
+    "DemoPretrainConfig": "vqa_core.demo.pretrain_set",
+    "build_demo_pretrain": "vqa_core.demo.pretrain_set",
+    "ensure_demo_pretrain": "vqa_core.demo.pretrain_set",
     "SaliencyDemoConfig": "vqa_core.demo.saliency",
     "build_demo_saliency": "vqa_core.demo.saliency",
     "ensure_demo_saliency": "vqa_core.demo.saliency",
