@@ -71,6 +71,29 @@ def test_fit_predict_save_load(fitted, data, tmp_path):
     np.testing.assert_allclose(again["zero_shot"], scores["zero_shot"], rtol=1e-6, atol=1e-9)
 
 
+def test_zero_shot_calibration_keeps_the_raw_ranking(fitted, data):
+    """Mapping the zero-shot score to the MOS scale must neither saturate nor flip it."""
+    from scipy import stats
+
+    from st_vqrl.method import _increasing_fit
+
+    method, _, _ = fitted
+    scores = method.score_both(data["test"])
+    raw, mos_scale = scores["zero_shot"], scores["zero_shot_mos"]
+    assert len(set(np.round(mos_scale, 12))) == len(set(np.round(raw, 12)))  # nothing collapsed
+    assert stats.spearmanr(raw, mos_scale)[0] == pytest.approx(1.0)
+    # labels that fall with the score: the map stays increasing, spread matches the MOS
+    raw = np.array([0.1, 0.2, 0.3, 0.4])
+    mos = np.array([4.0, 3.0, 2.5, 1.0])
+    cal = _increasing_fit(raw, mos)
+    out = np.asarray(cal.to_mos(raw))
+    assert np.all(np.diff(out) > 0)
+    assert out.mean() == pytest.approx(mos.mean()) and out.std() == pytest.approx(mos.std())
+    # rising labels: plain least squares
+    cal = _increasing_fit(raw, 2 * raw + 1)
+    np.testing.assert_allclose(cal.to_mos(raw), 2 * raw + 1)
+
+
 def test_pretrain_stage_is_keyed_by_what_it_depends_on(data):
     a = StVqrlMethod(_config(data), device="cpu").pretrain_stages()[0]
     b = StVqrlMethod(_config(data, **{"eval.score": "zero_shot"}), device="cpu").pretrain_stages()[0]

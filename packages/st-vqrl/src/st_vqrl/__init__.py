@@ -2,7 +2,7 @@
 
     from st_vqrl import build_backbone, VQAHead, StVqrlMethod, pretrain_stvqrl, load_released_checkpoint
     backbone = build_backbone("full", pretrained=False, frag_bias=True)   # (B,3,32,224,224) -> (B,768,16,7,7)
-    path = pretrain_stvqrl("small", "runs/stvqrl")                        # demo train scenes, resumable
+    path = pretrain_stvqrl("small", "runs/stvqrl")                        # demo-pretrain scenes (never the demo's), resumable
     load_released_checkpoint("stvqrl_30.pth", build_backbone("full", frag_gate="fastvqa"))
 
 The method `stvqrl` (`StVqrlMethod`) evaluates the frozen representation with a ridge probe
@@ -32,9 +32,12 @@ _LAZY = {
     "count_parameters": "st_vqrl.model",
     "kinetics_state_dict": "st_vqrl.model",
     "distance_matrix": "st_vqrl.objective",
+    "shrink_covariance": "st_vqrl.objective",
     "stvqrl_loss": "st_vqrl.objective",
     "StVqrlNet": "st_vqrl.pretrain",
     "build_net": "st_vqrl.pretrain",
+    "demo_pretrain_scenes": "st_vqrl.pretrain",
+    "split_scenes": "st_vqrl.pretrain",
     "load_pretrained": "st_vqrl.pretrain",
     "pretrain_stvqrl": "st_vqrl.pretrain",
     "convert_released_state_dict": "st_vqrl.released",
