@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,8 +117,35 @@ def scene_splits(
     return splits
 
 
-def _is_complete(path: Path, cfg: DemoConfig) -> bool:
+def _is_complete(path: Path, cfg: Any) -> bool:
     return path.is_file() and count_frames(path) == (cfg.num_frames, cfg.height, cfg.width)
+
+
+def ensure_scene_versions(spec: SceneSpec, cfg: Any, videos: Path, step) -> list[tuple[int, Path]]:
+    """Render a scene's pristine and derive its distorted versions (each only when missing or
+    stale); `cfg` is any config with the demo's geometry fields and `versions`. Returns
+    (version, path) in version order. Shared by the `demo` and `demo-pretrain` builders."""
+    pristine_path = videos / distorted_name(spec.scene_id, 0)
+    if not _is_complete(pristine_path, cfg):
+        step(f"{spec.scene_id}: rendering", advance=0)
+        frames = render_scene(spec, cfg.height, cfg.width, cfg.num_frames, cfg.seed)
+        write_frames(
+            pristine_path,
+            rgb_to_frames(frames),
+            Fraction(cfg.fps).limit_denominator(1001),
+            "libx264",
+            LOSSLESS_H264,
+        )
+    out = []
+    for version in sorted(cfg.versions):
+        path = videos / distorted_name(spec.scene_id, version)
+        # A version older than its pristine was derived from a previous pristine: redo it.
+        stale = version and path.is_file() and path.stat().st_mtime_ns < pristine_path.stat().st_mtime_ns
+        if version and (stale or not _is_complete(path, cfg)):
+            step(f"{spec.scene_id}: {version_spec(version).description}", advance=0)
+            apply(pristine_path, path, version)
+        out.append((version, path))
+    return out
 
 
 def _score(scores: dict[str, dict], video_id: str, pristine_path: Path, path: Path, version: int) -> float:
@@ -137,25 +165,9 @@ def _score(scores: dict[str, dict], video_id: str, pristine_path: Path, path: Pa
 def _build_scene(spec: SceneSpec, cfg: DemoConfig, videos: Path, scores: dict, step) -> list[dict]:
     rows = []
     pristine_path = videos / distorted_name(spec.scene_id, 0)
-    if not _is_complete(pristine_path, cfg):
-        step(f"{spec.scene_id}: rendering", advance=0)
-        frames = render_scene(spec, cfg.height, cfg.width, cfg.num_frames, cfg.seed)
-        write_frames(
-            pristine_path,
-            rgb_to_frames(frames),
-            Fraction(cfg.fps).limit_denominator(1001),
-            "libx264",
-            LOSSLESS_H264,
-        )
-    for version in sorted(cfg.versions):
+    for version, path in ensure_scene_versions(spec, cfg, videos, step):
         row_spec = version_spec(version)
-        path = videos / distorted_name(spec.scene_id, version)
         video_id = path.stem
-        # A version older than its pristine was derived from a previous pristine: redo it.
-        stale = version and path.is_file() and path.stat().st_mtime_ns < pristine_path.stat().st_mtime_ns
-        if version and (stale or not _is_complete(path, cfg)):
-            step(f"{spec.scene_id}: {row_spec.description}", advance=0)
-            apply(pristine_path, path, version)
         q = _score(scores, video_id, pristine_path, path, version)
         rows.append(
             {

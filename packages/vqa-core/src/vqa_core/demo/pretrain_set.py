@@ -24,16 +24,14 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
-from vqa_core.demo.build import DemoConfig
+from vqa_core.demo.build import DemoConfig, ensure_scene_versions
 from vqa_core.demo.cache import cache_root
 from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
 from vqa_core.demo.progress import build_progress
-from vqa_core.demo.scenes import SCENES, SceneSpec, render_scene
-from vqa_core.distort import NUM_VERSIONS, apply, count_frames, distorted_name, version_spec
-from vqa_core.distort.clip_io import LOSSLESS_H264, rgb_to_frames, write_frames
+from vqa_core.demo.scenes import SCENES, SceneSpec
+from vqa_core.distort import NUM_VERSIONS, version_spec
 from vqa_core.errors import ConfigError
 
 __all__ = [
@@ -103,25 +101,10 @@ class DemoPretrainConfig:
         }
 
 
-def _is_complete(path: Path, cfg: DemoPretrainConfig) -> bool:
-    return path.is_file() and count_frames(path) == (cfg.num_frames, cfg.height, cfg.width)
-
-
 def _build_scene(spec: SceneSpec, cfg: DemoPretrainConfig, videos: Path, step) -> list[dict]:
-    pristine = videos / distorted_name(spec.scene_id, 0)
-    if not _is_complete(pristine, cfg):
-        step(f"{spec.scene_id}: rendering", advance=0)
-        frames = render_scene(spec, cfg.height, cfg.width, cfg.num_frames, cfg.seed)
-        fps = Fraction(cfg.fps).limit_denominator(1001)
-        write_frames(pristine, rgb_to_frames(frames), fps, "libx264", LOSSLESS_H264)
     rows = []
-    for version in sorted(cfg.versions):
+    for version, path in ensure_scene_versions(spec, cfg, videos, step):
         vspec = version_spec(version)
-        path = videos / distorted_name(spec.scene_id, version)
-        stale = version and path.is_file() and path.stat().st_mtime_ns < pristine.stat().st_mtime_ns
-        if version and (stale or not _is_complete(path, cfg)):
-            step(f"{spec.scene_id}: {vspec.description}", advance=0)
-            apply(pristine, path, version)
         rows.append(
             {
                 "video_id": path.stem,
