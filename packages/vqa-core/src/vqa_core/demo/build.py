@@ -20,8 +20,6 @@ versions = 208 videos, which a tiny model trains on in minutes on 2 CPU cores.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -31,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from vqa_core.demo.cache import cache_root
-from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
+from vqa_core.demo.files import build_lock, check_build_spec, write_csv_atomic, write_text_atomic
 from vqa_core.demo.label import proxy_mos, video_ms_ssim
 from vqa_core.demo.progress import build_progress
 from vqa_core.demo.scenes import SceneSpec, render_scene, scene_specs
@@ -75,32 +73,55 @@ class DemoConfig:
     test_fraction: float = 0.2
 
     def validate(self) -> None:
-        if self.height % 2 or self.width % 2 or min(self.height, self.width) < 32:
-            raise ConfigError(
-                f"demo frames must be even-sized and at least 32 px, got {self.width}x{self.height}"
-            )
-        if self.num_frames < 8:
-            raise ConfigError(
-                f"demo clips need at least 8 frames (frame-rate drop by 4), got {self.num_frames}"
-            )
+        check_geometry(self, "demo")
         scene_specs(self.num_scenes)  # raises on a count outside the catalogue
-        if 0 not in self.versions:
-            raise ConfigError("the demo needs version 0 (pristine): it is every label's reference")
-        for v in self.versions:
-            version_spec(v)
         if not 0 <= self.val_fraction + self.test_fraction < 1:
             raise ConfigError("val_fraction + test_fraction must be in [0, 1)")
 
     def geometry(self) -> dict[str, object]:
         """What the pixels of an existing file depend on (the scene count and versions do not)."""
-        return {
-            "height": self.height,
-            "width": self.width,
-            "num_frames": self.num_frames,
-            "fps": self.fps,
-            "seed": self.seed,
-            "builder": _BUILDER,
-        }
+        return pixel_spec(self, _BUILDER)
+
+
+def check_geometry(cfg: Any, what: str) -> None:
+    """The frame geometry and versions any demo-style build (`demo`, `demo-pretrain`) needs."""
+    if cfg.height % 2 or cfg.width % 2 or min(cfg.height, cfg.width) < 32:
+        raise ConfigError(f"{what} frames must be even-sized and at least 32 px, got {cfg.width}x{cfg.height}")
+    if cfg.num_frames < 8:
+        raise ConfigError(f"{what} clips need at least 8 frames (frame-rate drop by 4), got {cfg.num_frames}")
+    if 0 not in cfg.versions:
+        raise ConfigError(f"{what} needs version 0 (pristine): every other version is derived from it")
+    for v in cfg.versions:
+        version_spec(v)
+
+
+def pixel_spec(cfg: Any, builder: int) -> dict[str, object]:
+    """What the pixels of a demo-style build's existing files depend on, for `check_build_spec`."""
+    return {
+        "height": cfg.height,
+        "width": cfg.width,
+        "num_frames": cfg.num_frames,
+        "fps": cfg.fps,
+        "seed": cfg.seed,
+        "builder": builder,
+    }
+
+
+def video_row(spec: SceneSpec, version: int, path: Path, cfg: Any) -> dict[str, object]:
+    """The manifest columns every demo-style build writes for one file (paths relative to the folder)."""
+    vspec = version_spec(version)
+    return {
+        "video_id": path.stem,
+        "path": f"videos/{path.name}",
+        "scene": spec.scene_id,
+        "version": version,
+        "family": vspec.family,
+        "level": vspec.level,
+        "num_frames": cfg.num_frames,
+        "height": cfg.height,
+        "width": cfg.width,
+        "fps": cfg.fps,
+    }
 
 
 def scene_splits(
@@ -166,25 +187,8 @@ def _build_scene(spec: SceneSpec, cfg: DemoConfig, videos: Path, scores: dict, s
     rows = []
     pristine_path = videos / distorted_name(spec.scene_id, 0)
     for version, path in ensure_scene_versions(spec, cfg, videos, step):
-        row_spec = version_spec(version)
-        video_id = path.stem
-        q = _score(scores, video_id, pristine_path, path, version)
-        rows.append(
-            {
-                "video_id": video_id,
-                "path": f"videos/{path.name}",
-                "mos": round(proxy_mos(q), 4),
-                "scene": spec.scene_id,
-                "version": version,
-                "family": row_spec.family,
-                "level": row_spec.level,
-                "ms_ssim": round(q, 6),
-                "num_frames": cfg.num_frames,
-                "height": cfg.height,
-                "width": cfg.width,
-                "fps": cfg.fps,
-            }
-        )
+        q = _score(scores, path.stem, pristine_path, path, version)
+        rows.append({**video_row(spec, version, path, cfg), "mos": round(proxy_mos(q), 4), "ms_ssim": round(q, 6)})
         step(f"{spec.scene_id}: v{version:02d} done")
     return rows
 
@@ -219,16 +223,8 @@ def _build_locked(folder: Path, cfg: DemoConfig, force: bool, progress: bool) ->
                 row["split"] = splits[spec.scene_id]
             rows.extend(scene_rows)
             write_text_atomic(scores_path, json.dumps(scores, indent=0, sort_keys=True))
-    _write_manifest(folder / "manifest.csv", rows)
+    write_csv_atomic(folder / "manifest.csv", rows, MANIFEST_COLUMNS)
     return folder
-
-
-def _write_manifest(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buffer.getvalue())
 
 
 def ensure_demo(

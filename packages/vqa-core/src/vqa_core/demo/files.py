@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from vqa_core.errors import ConfigError
 
-__all__ = ["build_lock", "check_build_spec", "write_text_atomic"]
+__all__ = ["build_lock", "check_build_spec", "write_csv_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -22,6 +24,15 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_csv_atomic(path: Path, rows: Iterable[dict], columns: Sequence[str]) -> None:
+    """A manifest CSV, columns in this order and plain newline line ends, through `write_text_atomic`."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
 
 
 def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: Iterable[str]) -> None:

@@ -20,18 +20,22 @@ fast as the demo's per video. Resumable like the demo: temp names, renames, head
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vqa_core.demo.build import DemoConfig, ensure_scene_versions
+from vqa_core.demo.build import (
+    DemoConfig,
+    check_geometry,
+    ensure_scene_versions,
+    pixel_spec,
+    video_row,
+)
 from vqa_core.demo.cache import cache_root
-from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
+from vqa_core.demo.files import build_lock, check_build_spec, write_csv_atomic
 from vqa_core.demo.progress import build_progress
 from vqa_core.demo.scenes import SCENES, SceneSpec
-from vqa_core.distort import NUM_VERSIONS, version_spec
+from vqa_core.distort import NUM_VERSIONS
 from vqa_core.errors import ConfigError
 
 __all__ = [
@@ -80,45 +84,17 @@ class DemoPretrainConfig:
             raise ConfigError(
                 f"demo-pretrain has 1..{len(PRETRAIN_SCENES)} scenes, {self.num_scenes} were asked for"
             )
-        if self.height % 2 or self.width % 2 or min(self.height, self.width) < 32:
-            raise ConfigError(f"frames must be even-sized and at least 32 px, got {self.width}x{self.height}")
-        if self.num_frames < 8:
-            raise ConfigError(f"clips need at least 8 frames (frame-rate drop by 4), got {self.num_frames}")
-        if 0 not in self.versions:
-            raise ConfigError("demo-pretrain needs version 0: every distortion is derived from the pristine")
-        for v in self.versions:
-            version_spec(v)
+        check_geometry(self, "demo-pretrain")
 
     def spec(self) -> dict[str, object]:
         """What the pixels of existing files depend on (the scene count and versions do not)."""
-        return {
-            "height": self.height,
-            "width": self.width,
-            "num_frames": self.num_frames,
-            "fps": self.fps,
-            "seed": self.seed,
-            "builder": _BUILDER,
-        }
+        return pixel_spec(self, _BUILDER)
 
 
 def _build_scene(spec: SceneSpec, cfg: DemoPretrainConfig, videos: Path, step) -> list[dict]:
     rows = []
     for version, path in ensure_scene_versions(spec, cfg, videos, step):
-        vspec = version_spec(version)
-        rows.append(
-            {
-                "video_id": path.stem,
-                "path": f"videos/{path.name}",
-                "scene": spec.scene_id,
-                "version": version,
-                "family": vspec.family,
-                "level": vspec.level,
-                "num_frames": cfg.num_frames,
-                "height": cfg.height,
-                "width": cfg.width,
-                "fps": cfg.fps,
-            }
-        )
+        rows.append(video_row(spec, version, path, cfg))
         step(f"{spec.scene_id}: v{version:02d} done")
     return rows
 
@@ -142,11 +118,7 @@ def build_demo_pretrain(
         with build_progress("demo-pretrain", len(specs) * len(cfg.versions), progress) as step:
             for spec in specs:
                 rows.extend(_build_scene(spec, cfg, videos, step))
-        buffer = io.StringIO(newline="")
-        writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text_atomic(folder / "manifest.csv", buffer.getvalue())
+        write_csv_atomic(folder / "manifest.csv", rows, MANIFEST_COLUMNS)
     return folder
 
 

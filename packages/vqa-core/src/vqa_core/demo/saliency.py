@@ -20,8 +20,6 @@ clips split 16 / 4 / 4, about 50 MB of PNGs.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import zlib
@@ -35,7 +33,7 @@ from scipy.ndimage import gaussian_filter
 from vqa_core.demo.build import scene_splits
 from vqa_core.demo.cache import cache_root
 from vqa_core.demo.camera import camera_boxes, cover_resize, frame_clip, render_camera
-from vqa_core.demo.files import build_lock, check_build_spec, write_text_atomic
+from vqa_core.demo.files import build_lock, check_build_spec, write_csv_atomic
 from vqa_core.demo.progress import build_progress
 from vqa_core.demo.sources import load_still, read_source_clip
 from vqa_core.demo.targets import SPRITES, Target, make_sprite, paste_sprite, trajectory
@@ -279,11 +277,7 @@ def _build_locked(folder: Path, cfg: SaliencyDemoConfig, force: bool, progress: 
                 }
             )
             step(f"{clip_id} done")
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=SALIENCY_MANIFEST_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(folder / "manifest.csv", buffer.getvalue())
+    write_csv_atomic(folder / "manifest.csv", rows, SALIENCY_MANIFEST_COLUMNS)
     return folder
 
 
