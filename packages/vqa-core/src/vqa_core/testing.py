@@ -115,3 +115,16 @@ def make_audio(path: str | Path, seconds: float = 0.5, rate: int = 16000) -> Pat
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def modules_imported_by(code: str, modules: Sequence[str]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`: the start-up
+    tests' check that importing a package or building a command parser stays torch-free."""
+    import subprocess
+    import sys
+
+    probe = f"{code}\nimport sys\nprint(','.join(m for m in {list(modules)!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"start-up probe failed:\n{done.stderr}")
+    return [m for m in done.stdout.strip().split(",") if m]
