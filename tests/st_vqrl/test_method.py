@@ -75,7 +75,7 @@ def test_zero_shot_calibration_keeps_the_raw_ranking(fitted, data):
     """Mapping the zero-shot score to the MOS scale must neither saturate nor flip it."""
     from scipy import stats
 
-    from st_vqrl.method import _increasing_fit
+    from vqa_core.method import ScoreCalibration
 
     method, _, _ = fitted
     scores = method.score_both(data["test"])
@@ -85,12 +85,12 @@ def test_zero_shot_calibration_keeps_the_raw_ranking(fitted, data):
     # labels that fall with the score: the map stays increasing, spread matches the MOS
     raw = np.array([0.1, 0.2, 0.3, 0.4])
     mos = np.array([4.0, 3.0, 2.5, 1.0])
-    cal = _increasing_fit(raw, mos)
+    cal = ScoreCalibration.fit_increasing(raw, mos, fallback="moments")
     out = np.asarray(cal.to_mos(raw))
     assert np.all(np.diff(out) > 0)
     assert out.mean() == pytest.approx(mos.mean()) and out.std() == pytest.approx(mos.std())
     # rising labels: plain least squares
-    cal = _increasing_fit(raw, 2 * raw + 1)
+    cal = ScoreCalibration.fit_increasing(raw, 2 * raw + 1, fallback="moments")
     np.testing.assert_allclose(cal.to_mos(raw), 2 * raw + 1)
 
 

@@ -432,13 +432,10 @@ def calibrate(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:
     13 test videos, one predicted value), which destroys the ranking. The metrics apply their
     own logistic fit before PLCC/RMSE.
     """
-    ok = np.isfinite(raw) & np.isfinite(mos)
-    if ok.sum() >= 2 and np.std(raw[ok]) > 0:
-        slope, intercept = np.polyfit(raw[ok], mos[ok], 1)
-        if slope > 0:
-            return ScoreCalibration(kind="zscore", mean=float(intercept), std=float(slope))
-    log.warning(
-        "score calibration: the combined score does not increase with MOS on the labelled videos; "
-        "predictions are raw scores"
-    )
-    return ScoreCalibration()
+    cal = ScoreCalibration.fit_increasing(raw, mos)
+    if cal.kind == "identity":
+        log.warning(
+            "score calibration: the combined score does not increase with MOS on the labelled videos; "
+            "predictions are raw scores"
+        )
+    return cal

@@ -253,7 +253,8 @@ class StVqrlMethod(Method):
                 mean, cov = fit_gaussian(torch.cat([e[key] for e in ref]).double())
                 self.reference[f"{space}_mean"], self.reference[f"{space}_cov"] = mean, cov
         zs_train = self._zero_shot_raw(tr)
-        self.zero_shot_calibration = _increasing_fit(zs_train, y_train)
+        # strictly increasing: the zero-shot ranking stays the model's own
+        self.zero_shot_calibration = ScoreCalibration.fit_increasing(zs_train, y_train, fallback="moments")
         self.calibration = self.zero_shot_calibration if self.config.eval.score == "zero_shot" else ScoreCalibration()
 
         history: dict[str, Any] = {
@@ -342,24 +343,3 @@ def _decodable(items: Sequence[ManifestItem]) -> list[ManifestItem]:
     if failed:
         log.warning("stvqrl: %d video(s) cannot be read and are left out:\n  %s", len(failed), "\n  ".join(failed))
     return kept
-
-
-def _increasing_fit(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:
-    """A strictly increasing linear map raw -> MOS scale, fitted on the train part.
-
-    The zero-shot score's ranking must stay the model's own: a 4-parameter logistic fitted on
-    train can saturate over the test range (every test video gets one value) or decrease (it
-    flips the ranking with knowledge taken from the labels). So: least squares when its slope is
-    positive, else the moment match of the train MOS (same mean and spread, positive slope).
-    The bench's metrics fit their own logistic afterwards, as for any method.
-    """
-    ok = np.isfinite(raw)
-    if ok.sum() < 2 or np.ptp(raw[ok]) == 0:
-        return ScoreCalibration()
-    x, y = raw[ok].astype(np.float64), mos[ok].astype(np.float64)
-    slope, intercept = np.polyfit(x, y, 1)
-    if not slope > 0:
-        slope = max(float(y.std()), 1e-6) / float(x.std())
-        intercept = float(y.mean()) - slope * float(x.mean())
-    # to_mos(raw) = raw * std + mean for kind zscore
-    return ScoreCalibration(kind="zscore", mean=float(intercept), std=float(slope))

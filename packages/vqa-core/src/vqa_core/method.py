@@ -140,6 +140,38 @@ class ScoreCalibration:
             raise VqaError(f"the logistic calibration did not converge on {x.size} items")
         return cls(kind="logistic", params=tuple(float(p) for p in params))
 
+    @classmethod
+    def fit_increasing(
+        cls,
+        raw: Sequence[float] | np.ndarray,
+        mos: Sequence[float] | np.ndarray,
+        fallback: str = "identity",
+    ) -> ScoreCalibration:
+        """A strictly increasing linear map raw -> MOS scale (least squares on the finite pairs).
+
+        For scores whose ranking must stay the model's own: a 4-parameter logistic fitted on a
+        few videos saturates outside their raw range (every test video gets one value) or
+        decreases (the labels flip the ranking). When the least-squares slope is not positive,
+        `fallback` decides: "identity" keeps the raw scores, "moments" matches the MOS mean and
+        spread with a positive slope. Degenerate input (< 2 pairs, constant raw) gives identity.
+        """
+        if fallback not in ("identity", "moments"):
+            raise ConfigError(f"fallback {fallback!r} must be 'identity' or 'moments'")
+        x = np.asarray(raw, dtype=np.float64)
+        y = np.asarray(mos, dtype=np.float64)
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        if x.size < 2 or np.ptp(x) == 0:
+            return cls()
+        slope, intercept = np.polyfit(x, y, 1)
+        if not slope > 0:
+            if fallback == "identity":
+                return cls()
+            slope = max(float(y.std()), 1e-6) / float(x.std())
+            intercept = float(y.mean()) - slope * float(x.mean())
+        # to_mos(raw) = raw * std + mean for kind zscore
+        return cls(kind="zscore", mean=float(intercept), std=float(slope))
+
     def normalize(self, mos: np.ndarray | torch.Tensor | float) -> Any:
         """MOS -> training target (the inverse of `to_mos` for zscore/identity)."""
         if self.kind in ("zscore", "minmax"):
