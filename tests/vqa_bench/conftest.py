@@ -5,9 +5,10 @@
 It decodes 4 uniformly sampled frames per video with vqa_core's reader, computes sharpness,
 contrast, brightness and motion statistics, and fits a ridge regression to MOS with the
 penalty chosen on the validation part (validation-based selection, like the real methods).
-It exposes a `model` (an nn.Linear holding the fitted weights), `example_input()`,
-a two-phase `prepare` / `score_prepared` split, and one cacheable pretraining stage, so every
-path of the runner and of `vqa score` is exercised without the big methods.
+It implements the whole `Method` contract: `score` through `vqa_core.train.score_dataset`
+(decoding and statistics in the dataset, the nn.Linear holding the fitted weights as the
+model), `cost_parts()`, and one cacheable pretraining stage, so every path of the runner and of
+`vqa score` is exercised without the big methods.
 
 Test hooks are class attributes (the tests reset them): `fit_calls` counts fits,
 `interrupt_at_fit` raises KeyboardInterrupt on that (1-based) fit call, `stage_builds`
@@ -27,8 +28,10 @@ import pytest
 import torch
 from scipy import stats
 from torch import nn
+from torch.utils.data import Dataset
 
-from vqa_core.method import METHODS, Method, PretrainStage, as_manifest_items, register_method
+from vqa_core.method import METHODS, Method, PretrainStage, ScoreReport, as_manifest_items, register_method
+from vqa_core.train import score_dataset
 
 # x264 CRF of each version and the MOS it stands for: stronger compression, lower quality.
 TOY_VERSIONS = {10: 4.5, 40: 3.0, 51: 1.5}
@@ -72,12 +75,8 @@ class ToyRidgeMethod(Method):
         self.stage_folder: Path | None = None
 
     # -- the runner's optional hooks -----------------------------------------------------
-    @property
-    def model(self) -> nn.Module:
-        return self.linear
-
-    def example_input(self) -> torch.Tensor:
-        return torch.zeros(1, 4, dtype=torch.float64)
+    def cost_parts(self) -> dict[str, tuple[nn.Module, tuple]]:
+        return {"model": (self.linear, (torch.zeros(1, 4, dtype=torch.float64),))}
 
     def pretrain_stages(self) -> list[PretrainStage]:
         return [PretrainStage("stats", _StageConfig(self.config.stage_note), self._build_stage)]
@@ -99,10 +98,9 @@ class ToyRidgeMethod(Method):
         idx = uniform_indices(probe(path).num_frames, self.config.frames)
         return frame_statistics(read_clip(path, idx, size=tuple(self.config.size)))
 
-    def score_prepared(self, features: np.ndarray) -> float:
-        z = (np.asarray(features) - self.feature_mean) / self.feature_std
-        with torch.no_grad():
-            return float(self.linear(torch.from_numpy(z[None])).item())
+    def _linear(self, features: torch.Tensor) -> torch.Tensor:
+        z = (features - torch.from_numpy(self.feature_mean)) / torch.from_numpy(self.feature_std)
+        return self.linear(z).squeeze(-1)
 
     def fit(self, train, val, work_dir, *, resume=True, progress=True) -> dict[str, Any]:
         cls = type(self)
@@ -136,8 +134,14 @@ class ToyRidgeMethod(Method):
         (Path(work_dir) / "fit.json").write_text(json.dumps({"alpha": best[1]}))
         return {"best_alpha": best[1], "best_val_srcc": float(best[0])}
 
-    def predict(self, items: Sequence[Any]) -> np.ndarray:
-        return np.array([self.score_prepared(self.prepare(i)) for i in as_manifest_items(items)])
+    def score(self, items: Sequence[Any], *, progress: bool = False) -> ScoreReport:
+        items = as_manifest_items(items)
+        if not items:
+            return ScoreReport.empty()
+        with torch.no_grad():
+            res = score_dataset(_Statistics(self, items), self._linear, names=[str(i.path) for i in items])
+        scores = np.array([np.nan if o is None else float(o) for o in res.outputs])
+        return ScoreReport(scores, res.decode_s, res.model_s, res.errors)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +154,19 @@ class ToyRidgeMethod(Method):
         self.linear.load_state_dict(state["linear"])
         self.feature_mean = state["feature_mean"].numpy()
         self.feature_std = state["feature_std"].numpy()
+
+
+class _Statistics(Dataset):
+    """Item i: the frame statistics of items[i] (decoding happens here, timed by score_dataset)."""
+
+    def __init__(self, method: ToyRidgeMethod, items: Sequence[Any]) -> None:
+        self.method, self.items = method, list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.from_numpy(self.method.prepare(self.items[i]))
 
 
 @dataclass
@@ -184,8 +201,10 @@ def toy_manifest(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture
-def toy_method() -> Any:
-    """ToyRidgeMethod registered as `toy-ridge` (unregistered afterwards), hooks reset."""
+def toy_method(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """ToyRidgeMethod registered as `toy-ridge` (unregistered afterwards), hooks reset, and a
+    cache root of its own (the runner's default stage cache lives there)."""
+    monkeypatch.setenv("VQA_ZOO_CACHE", str(tmp_path_factory.mktemp("toy-cache")))
     ToyRidgeMethod.fit_calls = 0
     ToyRidgeMethod.interrupt_at_fit = None
     ToyRidgeMethod.stage_builds = 0

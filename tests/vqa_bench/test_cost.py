@@ -17,23 +17,33 @@ def test_conv_and_linear_flops_match_hand_counts():
 
 
 def test_model_cost_reports_why_when_it_cannot_count():
-    class NoModel:
-        pass
+    class NoNetwork:
+        def cost_parts(self):
+            return {}
 
-    class NoExample:
-        model = nn.Linear(3, 2)
+    class Unfitted:
+        def cost_parts(self):
+            raise RuntimeError("no model to count; call fit() first")
 
     class Broken:
-        model = nn.Linear(3, 2)
+        def cost_parts(self):
+            return {"model": (nn.Linear(3, 2), (torch.zeros(1, 5),))}  # wrong width: the forward fails
 
-        def example_input(self):
-            return torch.zeros(1, 5)  # wrong width: the forward pass fails
-
-    assert model_cost(NoModel())["params"] is None and "exposes no `model`" in model_cost(NoModel())["note"]
-    no_ex = model_cost(NoExample())
-    assert no_ex["params"] == 8 and no_ex["flops"] is None and "example_input" in no_ex["note"]
+    none = model_cost(NoNetwork())
+    assert none["params"] is None and none["flops"] is None and "runs no network" in none["note"]
+    unfitted = model_cost(Unfitted())
+    assert unfitted["flops"] is None and "call fit()" in unfitted["note"]
     broken = model_cost(Broken())
     assert broken["params"] == 8 and broken["flops"] is None and "failed" in broken["note"]
+
+
+def test_one_part_is_the_whole_cost():
+    class One:
+        def cost_parts(self):
+            return {"model": (nn.Linear(16, 4), (torch.zeros(1, 16),))}
+
+    cost = model_cost(One())
+    assert cost == {"params": 68, "trainable_params": 68, "flops": 2 * 16 * 4, "note": "FLOPs per video (batch 1)"}
 
 
 def test_kwargs_input_and_training_mode_restored():

@@ -56,28 +56,24 @@ def test_views_of_parameters_and_grad_flags_restored():
     assert [p.requires_grad for p in m.parameters()] == [True, False, True, True, True]
 
 
-def test_scoring_module_and_extra_costs():
+def test_cost_parts_add_up_and_a_failing_part_is_reported():
     class Method:
-        model = nn.Linear(4, 2)  # forward is "training"; scoring is another module
+        model = nn.Linear(4, 2)  # forward is "training"; scoring runs another module around it
         helper = nn.Linear(6, 3)
 
-        def example_input(self):
-            return torch.zeros(1, 4)
-
-        def scoring_module(self):
-            return nn.Sequential(self.model, nn.Linear(2, 1))
-
-        def extra_costs(self):
-            return {"helper": (self.helper, torch.zeros(5, 6))}
+        def cost_parts(self):
+            scoring = nn.Sequential(self.model, nn.Linear(2, 1))
+            return {"model": (scoring, (torch.zeros(1, 4),)), "helper": (self.helper, (torch.zeros(5, 6),))}
 
     cost = model_cost(Method())
-    assert cost["parts"] == {"model": {"params": 10, "flops": 2 * 4 * 2 + 2 * 2}, "helper": {"params": 21, "flops": 2 * 5 * 6 * 3}}
-    assert cost["flops"] == 20 + 180 and cost["params"] == 31 and cost["trainable_params"] == 10
+    assert cost["parts"] == {"model": {"params": 13, "flops": 2 * 4 * 2 + 2 * 2}, "helper": {"params": 21, "flops": 2 * 5 * 6 * 3}}
+    assert cost["flops"] == 20 + 180 and cost["params"] == 34 and cost["trainable_params"] == 13
     assert "model 20 + helper 180" in cost["note"]
 
     class Broken(Method):
-        def extra_costs(self):
-            return {"helper": (self.helper, torch.zeros(5, 7))}
+        def cost_parts(self):
+            return {**super().cost_parts(), "helper": (self.helper, (torch.zeros(5, 7),))}
 
     broken = model_cost(Broken())
-    assert broken["flops"] == 20 and "parts" not in broken and "leave it out" in broken["note"]
+    assert broken["flops"] is None and broken["params"] == 34 and "'helper'" in broken["note"]
+    assert "failed" in broken["note"] and "parts" not in broken

@@ -126,7 +126,9 @@ def test_pretraining_stage_is_built_once_and_reused_across_runs(tmp_path, toy_ma
     assert (tmp_path / "runs" / "one" / "toy-ridge" / "split_01" / "work" / "fit.json").is_file()
     run(settings(tmp_path, splits=2, run_name="two"), toy_manifest)
     assert toy_method.stage_builds == 1
-    stages = [p for p in (tmp_path / "runs" / "_pretrain").iterdir() if p.is_dir()]
+    from vqa_core.cache import cache_dir
+
+    stages = [p for p in cache_dir("stages").iterdir() if p.is_dir()]  # the default: the cache root's
     assert len(stages) == 1 and stages[0].name.startswith("stats-")
     metrics = json.loads((tmp_path / "runs" / "two" / "metrics.json").read_text())
     assert metrics["methods"]["toy-ridge"]["pretrain"]["stats"]["reused"] is True
@@ -229,28 +231,3 @@ def test_methods_run_separately_into_one_folder_share_the_table(tmp_path, toy_ma
         assert sorted(other_seed["methods"]) == ["toy-other"]  # different splits: not mixed in
     finally:
         METHODS.unregister("toy-other")
-
-
-def test_stage_lock_serialises_builders(tmp_path):
-    import threading
-    import time as _time
-
-    from vqa_bench.runner import _folder_lock
-
-    folder = tmp_path / "stage"
-    folder.mkdir()
-    order = []
-
-    def worker(tag):
-        with _folder_lock(folder):
-            order.append(f"{tag}-in")
-            _time.sleep(0.2)
-            order.append(f"{tag}-out")
-
-    threads = [threading.Thread(target=worker, args=(t,)) for t in "ab"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert order[0][0] == order[1][0] and order[2][0] == order[3][0]  # never interleaved
-    assert list(folder.iterdir()) == []  # the lock lives beside the folder

@@ -94,6 +94,7 @@ def test_proxy_mos_range_and_monotonicity():
 
 
 def test_cache_root_precedence(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env"))
     assert cache_root(tmp_path / "arg") == tmp_path / "arg"
     assert cache_root() == tmp_path / "env"

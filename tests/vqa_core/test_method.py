@@ -20,6 +20,7 @@ from vqa_core.method import (
     Method,
     PretrainStage,
     ScoreCalibration,
+    ScoreReport,
     as_manifest_items,
     get_method,
     list_methods,
@@ -59,11 +60,12 @@ class LinearMethod(Method):
         self.step_count += 1
         return {"best_epoch": 1}
 
-    def predict(self, items) -> np.ndarray:
+    def score(self, items, *, progress=False) -> ScoreReport:
         items = as_manifest_items(items)
         with torch.no_grad():
             raw = self.model(self._features(items)).squeeze(-1).numpy()
-        return self.calibration.to_mos(raw)
+        n = len(items)
+        return ScoreReport(self.calibration.to_mos(raw), np.zeros(n), np.zeros(n), [None] * n)
 
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "step_count": self.step_count, "tags": ["a", "b"]}
@@ -190,14 +192,49 @@ def test_load_rejects_foreign_files_and_wrong_class(tmp_path: Path, registered: 
         OtherMethod.load(path)
 
 
-def test_pretrain_stage_key_follows_config_hash(tmp_path: Path) -> None:
+def test_pretrain_stage_key_follows_config_hash_and_version(tmp_path: Path) -> None:
     built: list[Path] = []
     stage = PretrainStage("saliency", LinearCfg(features=9), build=built.append)
     assert stage.config_hash == config_hash(LinearCfg(features=9))
-    assert stage.key == f"saliency-{config_hash(LinearCfg(features=9))}"
+    assert stage.version == 1
+    assert stage.key == f"saliency-{config_hash({'config': config_hash(LinearCfg(features=9)), 'version': 1})}"
     assert PretrainStage("saliency", LinearCfg(features=8), build=built.append).key != stage.key
+    assert PretrainStage("saliency", LinearCfg(features=9), build=built.append, version=2).key != stage.key
     stage.build(tmp_path)
     assert built == [tmp_path]
+
+
+def test_predict_raises_naming_the_file_score_reports_it(registered: type[LinearMethod]) -> None:
+    class HalfBroken(LinearMethod):
+        def score(self, items, *, progress=False) -> ScoreReport:
+            report = super().score(items)
+            report.scores[1] = np.nan
+            report.errors[1] = f"{as_manifest_items(items)[1].path}: not a video"
+            return report
+
+    method = HalfBroken("tiny", device="cpu")
+    report = method.score(_items(3))
+    assert report.ok.tolist() == [True, False, True] and np.isnan(report.scores[1])
+    with pytest.raises(VqaError, match=r"clip_x\.mp4: not a video"):
+        method.predict(_items(3))
+    assert len(LinearMethod("tiny", device="cpu").predict(_items(2))) == 2
+
+
+def test_score_report_checks_its_lengths() -> None:
+    report = ScoreReport([1.0, 2.0], [0.1, 0.2], [0.3, 0.4], [None, "b.mp4: broken"], {"saliency_s": [0.0, 0.0]})
+    assert report.ok.tolist() == [True, False] and len(report) == 2
+    assert report.scores.dtype == np.float64
+    with pytest.raises(ValueError, match="one entry per item"):
+        ScoreReport([1.0], [0.1, 0.2], [0.3], [None])
+    assert len(ScoreReport.empty()) == 0
+
+
+def test_default_hooks_describe_a_method_without_networks_caveats_or_stages(tmp_path: Path) -> None:
+    method = LinearMethod("tiny", device="cpu")
+    assert method.cost_parts() == {} and method.caveats() == [] and method.pretrain_stages() == []
+    assert method.ensure_pretrained(tmp_path) == []
+    with pytest.raises(VqaError, match="no pretraining stage named 'x'"):
+        method.use_pretrained("x", tmp_path)
 
 
 def test_as_manifest_items_accepts_paths() -> None:

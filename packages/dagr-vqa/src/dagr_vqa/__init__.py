@@ -7,7 +7,7 @@
     method.save("dagr.pt"); DagrMethod.load("dagr.pt")  # the checkpoint carries config, calibration, saliency net
 
 Saliency maps come from saliency-core at the RGB frames' indices; `saliency.enabled=false` is the
-ablation. Caches live under `$VQA_ZOO_CACHE/dagr-vqa` (default `~/.cache/vqa-zoo/dagr-vqa`).
+ablation. Caches live in `dagr-vqa` under the vqa-zoo cache root (`vqa_core.cache.cache_root`).
 """
 
 from __future__ import annotations

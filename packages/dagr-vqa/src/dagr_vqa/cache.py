@@ -3,8 +3,8 @@
 Repeated small runs on a CPU (the demo's ten splits, an ablation sweep) would otherwise rerun the
 ResNet trunk on the same frames every time. A key is a digest of the video file's identity (resolved
 path, size, modification time), the frame indices, the frame size, the saliency settings (and the
-saliency model's hash) and the trunk's weights identity, so a changed video, sampler, checkpoint or
-weighting never reuses a stale entry. Writes are atomic (temporary file + rename): concurrent
+saliency model's hash), the trunk's weights identity and `FEATURES_VERSION`, so a changed video,
+sampler, checkpoint, weighting or feature code never reuses a stale entry. Writes are atomic (temporary file + rename): concurrent
 torchrun ranks can fill the same cache. Saliency maps use saliency-core's `SaliencyMapCache`.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,9 @@ import torch
 from vqa_core.datasets import ManifestItem
 from vqa_core.train.checkpoint import save_checkpoint
 
-
-def default_cache_dir() -> Path:
-    """`$VQA_ZOO_CACHE/dagr-vqa`, else `$XDG_CACHE_HOME/vqa-zoo/dagr-vqa`, else `~/.cache/vqa-zoo/dagr-vqa`."""
-    root = os.environ.get("VQA_ZOO_CACHE")
-    if root:
-        return Path(root) / "dagr-vqa"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "vqa-zoo" / "dagr-vqa"
+#: Version of the code that computes a cached feature (decoding, saliency weighting, the trunk's
+#: forward): bump it when that code's output changes, so no cache serves older features.
+FEATURES_VERSION = 1
 
 
 def video_identity(path: str | Path) -> dict[str, Any]:
@@ -51,7 +45,8 @@ class FeatureCache:
         self.root = Path(root) / "features" / trunk_id
 
     def path(self, item: ManifestItem, indices: Sequence[int], settings: Mapping[str, Any]) -> Path:
-        key = digest({"video": video_identity(item.path), "indices": [int(i) for i in indices], **settings})
+        payload = {"video": video_identity(item.path), "indices": [int(i) for i in indices], **settings}
+        key = digest({**payload, "version": FEATURES_VERSION})
         return self.root / f"{_safe(item.video_id)}-{key}.pt"
 
     def write(self, path: Path, features: torch.Tensor) -> None:

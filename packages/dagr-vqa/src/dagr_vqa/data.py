@@ -1,7 +1,8 @@
 """The clips STR/DAGR train on: RGB frames and saliency maps at the same frame indices.
 
 The seeds took the first 8 maps while the frames were linspace-sampled (seed_audit §2.4, §6 item 9);
-here both come from one list of indices, fixed per video by `clip_indices`.
+here both come from one list of indices, fixed per video by `clip_indices`, and decoded through
+saliency-core's `read_guided_clip` (raw .yuv items with their format, as SC-VQA reads them).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import torch
 from torch.utils.data import Dataset
 
 from dagr_vqa.cache import FeatureCache
-from saliency_core.guided_clips import GuidedClipDataset
-from saliency_core.stage import clip_indices
+from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
+from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.transforms import ClipAugment, ClipAugmentConfig
-from vqa_core.video import read_clip
 
 __all__ = ["ClipDataset", "FeatureDataset", "augmentation", "clip_indices"]
 
@@ -54,9 +54,9 @@ class ClipDataset(GuidedClipDataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item, idx = self.items[i], self.indices[i]
-        clip = read_clip(item.path, idx, size=self.size)
+        clip = read_guided_clip(item, idx, self.size)
         frames = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float().div_(255.0)
-        maps = self.maps.maps(item.path, idx, self.size) if self.maps is not None else None
+        maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)) if self.maps is not None else None
         if self.augment is not None:
             frames, maps = self.augment(frames, maps, seed=self.augment_seed(i))
         out: dict[str, Any] = {

@@ -9,13 +9,17 @@ Pipeline of `fit` (each stage reusable across runs and splits through content-ke
    and cached, keyed by video, indices, saliency settings and the trunk's weights identity;
 4. vqa-core's Trainer trains the network (or only its head on cached features) with L1 plus a
    differentiable PLCC / rank term, AdamW and one cosine schedule, selecting on validation only.
-Steps 2 and 3 run through `predict_dataset`, so under torchrun each rank fills its shard of the cache.
+Steps 2 and 3 run through vqa-core's dataset runners, so under torchrun each rank fills its shard of
+the cache. The saliency plumbing (stage, maps, scoring with timings, state, cost) is saliency-core's
+`SaliencyGuidedMethod`; this module adds the network, the feature cache and the training task.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,31 +28,23 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from dagr_vqa.cache import FeatureCache, default_cache_dir, digest
+from dagr_vqa.cache import FeatureCache, digest
 from dagr_vqa.config import DagrConfig, StrConfig
 from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation
 from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
-from saliency_core import SaliencyMapCache
-from saliency_core.stage import SALIENCY_STAGE, SaliencyStageConfig, SaliencyStageMixin
+from saliency_core.guided_method import SaliencyGuidedMethod
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import VqaError
 from vqa_core.losses import plcc_loss, rank_loss
-from vqa_core.method import Method
-from vqa_core.train import (
-    Trainer,
-    TrainTask,
-    barrier,
-    predict_dataset,
-    quality_validation_metrics,
-)
+from vqa_core.train import Trainer, TrainTask, barrier, predict_dataset, quality_validation_metrics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SALIENCY_STAGE", "DagrMethod", "SaliencyStageConfig", "StrMethod", "quality_loss"]
+__all__ = ["DagrMethod", "QualityTask", "StrMethod", "network_for", "quality_loss"]
 
 
-# --------------------------------------------------------------------------- loss and augmentation
+# --------------------------------------------------------------------------- loss, network, task
 
 
 def quality_loss(pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_weight: float) -> tuple:
@@ -62,18 +58,35 @@ def quality_loss(pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_
     return l1 + rank_weight * term, logs
 
 
-# --------------------------------------------------------------------------- the training task
+def network_for(config: DagrConfig, pretrained: bool | None = None) -> SaliencyVQA:
+    """The STR/DAGR network of `config` (`pretrained` overrides `model.pretrained`), its trunk
+    frozen when `fit.freeze_backbone`."""
+    model_cfg = config.model if pretrained is None else replace(config.model, pretrained=pretrained)
+    model = build_from_config(model_cfg, config.saliency)
+    return model.freeze_trunk() if config.fit.freeze_backbone else model
 
 
-class _QualityTask(TrainTask):
-    """Model, loss and batch function handed to vqa-core's Trainer."""
+def head_for(config: DagrConfig) -> QualityHead:
+    """The quality head alone, trained on cached trunk features (the frozen-backbone fast path)."""
+    return QualityHead(backbone_width(config.model.backbone), config.model)
 
-    def __init__(self, method: _SaliencyVQAMethod, on_features: bool) -> None:
-        self.method = method
+
+class QualityTask(TrainTask):
+    """Model builder, loss and batch function handed to vqa-core's Trainer.
+
+    `build_model` makes the network (or, `on_features`, the head on cached trunk features).
+    """
+
+    def __init__(
+        self, build_model: Callable[[], nn.Module], rank_term: str, rank_weight: float, on_features: bool
+    ) -> None:
+        self._build = build_model
+        self.rank_term = rank_term
+        self.rank_weight = rank_weight
         self.on_features = on_features
 
     def build_model(self) -> nn.Module:
-        return self.method._new_head() if self.on_features else self.method._new_model()
+        return self._build()
 
     def param_groups(self, model: nn.Module):
         return [p for p in model.parameters() if p.requires_grad]
@@ -84,9 +97,8 @@ class _QualityTask(TrainTask):
         return model(batch["frames"], batch.get("maps"))
 
     def training_step(self, model: nn.Module, batch: Any):
-        cfg = self.method.config.loss
         pred = self._forward(model, batch)
-        return quality_loss(pred, batch["target"], cfg.rank_term, cfg.rank_weight)
+        return quality_loss(pred, batch["target"], self.rank_term, self.rank_weight)
 
     def validation_step(self, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
         return {"pred": self._forward(model, batch), "target": batch["target"]}
@@ -98,61 +110,41 @@ class _QualityTask(TrainTask):
 # --------------------------------------------------------------------------- the method
 
 
-class _SaliencyVQAMethod(SaliencyStageMixin, Method):
-    """Shared implementation of StrMethod and DagrMethod (they differ only in config)."""
+class _SaliencyVQAMethod(SaliencyGuidedMethod):
+    """Shared implementation of StrMethod and DagrMethod (they differ only in config).
+
+    `cache_dir` holds the map and feature caches (default: `dagr-vqa` in the vqa-zoo cache root).
+    """
 
     config_class: ClassVar[type] = DagrConfig
+    cache_name: ClassVar[str] = "dagr-vqa"
 
-    def __init__(
-        self, config: Any = None, device: str | torch.device = "auto", cache_dir: str | Path | None = None
-    ):
-        super().__init__(config, device)
-        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.model: SaliencyVQA | None = None
-        self.saliency_model: nn.Module | None = None
-        self.saliency_checkpoint: Path | None = (
-            Path(self.config.saliency.checkpoint) if self.config.saliency.checkpoint else None
-        )
-        self._maps: SaliencyMapCache | None = None
+    # -- SaliencyGuidedMethod hooks ---------------------------------------------------------
+    def new_network(self, pretrained: bool | None = None) -> SaliencyVQA:
+        return network_for(self.config, pretrained)
 
-    def _active_maps(self) -> SaliencyMapCache | None:
-        return self._maps if self.config.saliency.enabled else None
+    def scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ClipDataset:
+        return ClipDataset(items, indices, self.frame_size, maps=self.map_cache())
 
-    # -- building blocks ------------------------------------------------------------------
-    def _new_model(self, pretrained: bool | None = None) -> SaliencyVQA:
-        cfg = self.config
-        model_cfg = cfg.model if pretrained is None else _replace(cfg.model, pretrained=pretrained)
-        model = build_from_config(model_cfg, cfg.saliency)
-        return model.freeze_trunk() if cfg.fit.freeze_backbone else model
+    def caveats(self) -> list[str]:
+        """A random-init trunk is not the papers' ImageNet ResNet; frozen, it is never trained at all."""
+        model = self.config.model
+        if model.pretrained:
+            return []
+        return ["frozen random trunk"] if self.config.fit.freeze_backbone else ["random-init trunk"]
 
-    def _new_head(self) -> QualityHead:
-        return QualityHead(backbone_width(self.config.model.backbone), self.config.model)
-
-    # -- saliency (the stage, model loading and map filling live in SaliencyStageMixin) ------
-    def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
-        """Use an in-memory saliency-core model (e.g. one just trained in a notebook).
-
-        `identity` keys the map cache; by default it is a hash of the model's weights and config.
-        """
-        self.saliency_model = model.to(self.device).eval()
-        self._maps = SaliencyMapCache(self.saliency_model, self.cache_dir / "maps", model_id=identity)
-
-    def _map_cache_to_fill(self) -> SaliencyMapCache | None:
-        return self._active_maps()
-
-    def _scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ClipDataset:
-        return ClipDataset(items, indices, self._size, maps=self._active_maps())
-
+    # -- the trunk-feature cache --------------------------------------------------------------
     def _feature_settings(self) -> dict[str, Any]:
         sal = self.config.saliency
+        maps = self.map_cache()
         return {
-            "size": list(self._size),
+            "size": list(self.frame_size),
             "saliency": {
                 "enabled": sal.enabled,
                 "alpha": sal.alpha,
                 "floor": sal.floor,
                 "remap": sal.remap,
-                "model": self._maps.model_id if sal.enabled and self._maps is not None else None,
+                "model": maps.model_id if sal.enabled and maps is not None else None,
             },
         }
 
@@ -168,13 +160,12 @@ class _SaliencyVQAMethod(SaliencyStageMixin, Method):
         todo = [i for i, p in enumerate(paths) if not p.is_file()]
         if todo:
             ds = ClipDataset(
-                [items[i] for i in todo], [indices[i] for i in todo], self._size, maps=self._active_maps()
+                [items[i] for i in todo], [indices[i] for i in todo], self.frame_size, maps=self.map_cache()
             )
             todo_paths = [paths[i] for i in todo]
 
             def step(m: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-                maps = batch.get("maps")
-                feats = m(batch["frames"], maps)
+                feats = m(batch["frames"], batch.get("maps"))
                 for j, f in zip(batch["index"].tolist(), feats):
                     cache.write(todo_paths[j], f)
                 return {"done": torch.ones(len(feats))}
@@ -204,26 +195,26 @@ class _SaliencyVQAMethod(SaliencyStageMixin, Method):
     ) -> dict[str, Any]:
         cfg = self.config
         work_dir = Path(work_dir)
-        tr, va = self._prepare_fit(train, val, work_dir, progress)
-        maps = self._active_maps()
+        tr, va = self._prepare_fit(train, val, progress)
+        maps = self.map_cache()
 
         trainer_cfg = cfg.trainer.for_run(self.device, progress)
         on_features = cfg.fit.freeze_backbone and cfg.fit.cache_features
         if on_features:
             torch.manual_seed(cfg.trainer.seed)
-            full = self._new_model().to(self.device)
+            full = self.new_network().to(self.device)
             paths = self._fill_feature_cache(full, tr.items + va.items, tr.indices + va.indices, progress)
             train_ds = FeatureDataset(paths[: len(tr.items)], tr.targets)
             val_ds = FeatureDataset(paths[len(tr.items) :], va.targets) if va.items else None
         else:
             full = None
             augment = augmentation() if cfg.fit.augment else None
-            train_ds = ClipDataset(
-                tr.items, tr.indices, self._size, tr.targets, maps, augment, cfg.trainer.seed
-            )
-            val_ds = ClipDataset(va.items, va.indices, self._size, va.targets, maps) if va.items else None
+            train_ds = ClipDataset(tr.items, tr.indices, self.frame_size, tr.targets, maps, augment, cfg.trainer.seed)
+            val_ds = ClipDataset(va.items, va.indices, self.frame_size, va.targets, maps) if va.items else None
 
-        trainer = Trainer(_QualityTask(self, on_features), trainer_cfg, work_dir / "train", resume=resume)
+        build = partial(head_for, cfg) if on_features else partial(network_for, cfg)
+        task = QualityTask(build, cfg.loss.rank_term, cfg.loss.rank_weight, on_features)
+        trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
         if on_features:
             assert full is not None
@@ -242,7 +233,7 @@ class _SaliencyVQAMethod(SaliencyStageMixin, Method):
         """Score one decoded clip, uint8 (T, H, W, 3) already at the config's size (for notebooks)."""
         if self.model is None:
             raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
-        self._ensure_saliency_model(None)
+        self._ensure_saliency_model(build=False)
         with torch.no_grad():
             clip = torch.from_numpy(np.ascontiguousarray(frames))
             x = clip.permute(0, 3, 1, 2).float().div(255.0)[None].to(self.device)
@@ -253,37 +244,6 @@ class _SaliencyVQAMethod(SaliencyStageMixin, Method):
                 maps = predict_maps(self.saliency_model, frames)[None].to(self.device)
             raw = self.model.to(self.device).eval()(x, maps)
         return float(self.calibration.to_mos(raw.cpu().numpy())[0])
-
-    def example_input(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One clip as the network scores it, (frames, maps), for FLOP counting.
-
-        This is the VQA network alone, the part the papers' 59 GFLOPs figure covers; the saliency
-        UNet3D that makes the maps is counted separately by `extra_costs`.
-        """
-        d = self.config.data
-        device = next(self.model.parameters()).device if self.model is not None else self.device
-        frames = torch.rand(1, d.num_frames, 3, d.height, d.width, device=device)
-        maps = (
-            torch.rand(1, d.num_frames, d.height, d.width, device=device)
-            if self.config.saliency.enabled
-            else None
-        )
-        return frames, maps
-
-    def state_dict(self) -> dict[str, Any]:
-        if self.model is None:
-            raise VqaError(f"{self.name}: nothing to save; call fit() first")
-        state: dict[str, Any] = {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()}}
-        saliency = self._saliency_state()
-        if saliency is not None:
-            state["saliency"] = saliency
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        model = self._new_model(pretrained=False)  # the weights come from the checkpoint
-        model.load_state_dict(state["model"])
-        self.model = model.to(self.device).eval()
-        self._load_saliency_state(state)
 
 
 class DagrMethod(_SaliencyVQAMethod):
@@ -298,12 +258,3 @@ class StrMethod(_SaliencyVQAMethod):
 
     name: ClassVar[str] = "str"
     config_class: ClassVar[type] = StrConfig
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(obj, **changes)

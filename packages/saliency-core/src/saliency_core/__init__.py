@@ -11,6 +11,7 @@ from vqa_core.lazy import lazy_exports
 # Names load on first use: `vqa --help` and the command plugins must not import torch, and
 # `python -m saliency_core.train` / `.evaluate` must not find their module already imported (runpy warns).
 _LAZY = {
+    "MAPS_VERSION": "saliency_core.cache",
     "SaliencyMapCache": "saliency_core.cache",
     "model_hash": "saliency_core.cache",
     "add_saliency_command": "saliency_core.command",
@@ -48,10 +49,15 @@ _LAZY = {
     "train_saliency": "saliency_core.train",
     "evaluate_saliency": "saliency_core.evaluate",
     "GuidedClipDataset": "saliency_core.guided_clips",
+    "clip_indices": "saliency_core.guided_clips",
+    "read_guided_clip": "saliency_core.guided_clips",
+    "LabelledClips": "saliency_core.guided_method",
+    "SaliencyGuidedMethod": "saliency_core.guided_method",
+    "saliency_windows": "saliency_core.guided_method",
     "SALIENCY_STAGE": "saliency_core.stage",
-    "LabelledClips": "saliency_core.stage",
+    "SALIENCY_STAGE_VERSION": "saliency_core.stage",
     "SaliencyStageConfig": "saliency_core.stage",
-    "SaliencyStageMixin": "saliency_core.stage",
+    "saliency_stage": "saliency_core.stage",
 }
 
 

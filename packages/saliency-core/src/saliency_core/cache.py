@@ -3,9 +3,10 @@
 The VQA methods (dagr-vqa, sc-vqa) need maps at exactly their RGB frame indices, for every
 video, every split, every run; running the UNet3D again each time would dominate a CPU run.
 An entry's key is a digest of the video file (resolved path, size, mtime), the frame indices,
-the map size and a hash of the model's weights and config, so a changed video, sampler or
-checkpoint never reuses a stale entry. Entries are `.npy` float16 arrays written atomically
-(temporary file + rename), so torchrun ranks can fill one cache concurrently.
+the map size, a hash of the model's weights and config and `MAPS_VERSION`, so a changed video,
+sampler, checkpoint or map-making code never reuses a stale entry. Entries are `.npy` float16
+arrays written atomically (temporary file + rename), so torchrun ranks can fill one cache
+concurrently.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +25,10 @@ from torch import nn
 
 from saliency_core.infer import predict_maps
 from vqa_core.errors import VideoDecodeError
+
+#: Version of the code that makes a cached map (decoding, `predict_maps`, float16 storage):
+#: bump it when that code's output changes, so no cache serves maps of the older code.
+MAPS_VERSION = 1
 
 
 def model_hash(model: nn.Module) -> str:
@@ -64,6 +70,7 @@ class SaliencyMapCache:
             "indices": [int(i) for i in indices],
             "size": [int(size[0]), int(size[1])],
             "model": self.model_id,
+            "version": MAPS_VERSION,
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -75,8 +82,13 @@ class SaliencyMapCache:
     def has(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> bool:
         return self.entry(path, indices, size).is_file()
 
-    def maps(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> torch.Tensor:
-        """Maps of frames `indices` of video `path` at `size`, from the cache or computed."""
+    def maps(
+        self, path: str | Path, indices: Sequence[int], size: tuple[int, int], raw: Any = None
+    ) -> torch.Tensor:
+        """Maps of frames `indices` of video `path` at `size`, from the cache or computed.
+
+        `raw` is the `vqa_core.video.RawFormat` of a headerless .yuv file (None otherwise).
+        """
         file = self.entry(path, indices, size)
         if file.is_file():
             try:
@@ -85,8 +97,16 @@ class SaliencyMapCache:
                 file.unlink(missing_ok=True)  # a torn or corrupt entry: recompute it
         from vqa_core.video import read_clip
 
-        clip = read_clip(path, list(indices), size=tuple(size))
-        maps = predict_maps(self.model, clip).half().float()  # what a cache hit will return
+        clip = read_clip(path, list(indices), size=tuple(size), raw=raw)
+        return self.store(path, indices, size, predict_maps(self.model, clip))
+
+    def store(
+        self, path: str | Path, indices: Sequence[int], size: tuple[int, int], maps: torch.Tensor
+    ) -> torch.Tensor:
+        """Write `maps` (from `predict_maps` of this model) as the entry of (path, indices, size);
+        returns them as a cache hit will (float16 precision, float32 type)."""
+        maps = maps.detach().cpu().half().float()
+        file = self.entry(path, indices, size)
         file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=file.stem, suffix=".tmp.npy", dir=file.parent)
         os.close(fd)

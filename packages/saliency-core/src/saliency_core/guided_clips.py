@@ -3,7 +3,12 @@
 Each item is read at one fixed list of frame indices (frames and saliency maps share them), has a
 training target, and is augmented with a seed drawn from (seed, epoch, index[, view]) only, so the
 draw does not depend on DataLoader worker scheduling and a resumed run sees the same clips.
-The methods' datasets subclass `GuidedClipDataset` and add how they read and augment a clip.
+The methods' datasets subclass `GuidedClipDataset` and add how they augment a clip.
+
+Every saliency-guided method finds a video's frame indices with `clip_indices` and decodes them
+with `read_guided_clip`, the one path for raw video: a headerless .yuv item (LIVE-Qualcomm,
+with `raw_*` manifest fields) is read with its raw format everywhere, frames and maps alike.
+(DAGR/STR-VQA once decoded without it, so they dropped those videos while SC-VQA scored them.)
 """
 
 from __future__ import annotations
@@ -14,10 +19,41 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from torch.utils.data import Dataset
 
+from vqa_core.errors import VideoDecodeError
+
 if TYPE_CHECKING:
     from vqa_core.datasets import ManifestItem
 
-__all__ = ["GuidedClipDataset"]
+__all__ = ["GuidedClipDataset", "clip_indices", "read_guided_clip"]
+
+
+def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
+    """The `num_frames` uniform (linspace) frame indices of a video, as in the papers.
+
+    Frames and saliency maps are both taken at these indices (the seeds took the first T maps
+    while sampling frames with linspace). A frame count stored in the manifest's `num_frames`
+    field saves opening the video; a headerless .yuv item is probed with its raw format.
+    """
+    from vqa_core.datasets.torch_dataset import raw_format_of
+    from vqa_core.sampling import uniform_indices
+    from vqa_core.video import probe
+
+    known = item.extra.get("num_frames") if item.extra else None
+    if isinstance(known, int | float) and known > 0:
+        total = int(known)
+    else:
+        total = int(probe(item.path, raw=raw_format_of(item)).num_frames)
+    if total <= 0:
+        raise VideoDecodeError(f"{item.path}: the video reports no frames")
+    return [int(i) for i in uniform_indices(total, num_frames)]
+
+
+def read_guided_clip(item: ManifestItem, indices: Sequence[int], size: tuple[int, int]) -> np.ndarray:
+    """uint8 (T, H, W, 3) frames `indices` of `item` at `size` (raw .yuv items with their format)."""
+    from vqa_core.datasets.torch_dataset import raw_format_of
+    from vqa_core.video import read_clip
+
+    return read_clip(item.path, list(indices), size=tuple(size), raw=raw_format_of(item))
 
 
 class GuidedClipDataset(Dataset):

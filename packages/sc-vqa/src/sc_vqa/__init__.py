@@ -8,7 +8,7 @@
 
 The saliency map is a 4th input channel (`saliency.fusion=weight` blends it into RGB instead), taken
 at the RGB frames' indices; `loss.contrastive_weight=0` is the regression-only ablation. Map caches
-live under `$VQA_ZOO_CACHE/sc-vqa` (default `~/.cache/vqa-zoo/sc-vqa`).
+live in `sc-vqa` under the vqa-zoo cache root (`vqa_core.cache.cache_root`).
 """
 
 from __future__ import annotations

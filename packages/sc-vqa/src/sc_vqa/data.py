@@ -18,19 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency_core.guided_clips import GuidedClipDataset
-from saliency_core.stage import clip_indices as uniform_clip_indices
+from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
 from vqa_core.datasets import ManifestItem
 from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.errors import DatasetError
 from vqa_core.transforms import ClipAugment, resize_frames
-from vqa_core.video import read_clip
 
-
-def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
-    """The `num_frames` uniform (linspace) frame indices of a video, as in the paper; headerless
-    .yuv items (with `raw_*` manifest fields) are read with their raw format."""
-    return uniform_clip_indices(item, num_frames, raw=raw_format_of(item))
+__all__ = ["CachedModelMaps", "FolderMaps", "MapSource", "OnTheFlyMaps", "ScClipDataset", "clip_indices"]
 
 
 class MapSource(Protocol):
@@ -47,7 +41,7 @@ class CachedModelMaps:
         self.size = (int(size[0]), int(size[1]))
 
     def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
-        return self.cache.maps(item.path, list(indices), self.size)
+        return self.cache.maps(item.path, list(indices), self.size, raw=raw_format_of(item))
 
 
 class OnTheFlyMaps:
@@ -117,7 +111,7 @@ class ScClipDataset(GuidedClipDataset):
             frames_u8, maps = self._memory[i]
         else:
             item, idx = self.items[i], self.indices[i]
-            clip = read_clip(item.path, idx, size=self.size, raw=raw_format_of(item))
+            clip = read_guided_clip(item, idx, self.size)
             maps = self.maps(item, idx, clip).float() if self.maps is not None else None
             frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
             if self.cache_clips:

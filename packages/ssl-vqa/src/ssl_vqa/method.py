@@ -3,8 +3,9 @@
 `fit(train, val, work_dir)`:
 1. the training split is partitioned into labelled and unlabelled videos (`semi.labelled`,
    seeded); only the labelled part's MOS is used (targets, calibration);
-2. both trunks start from ST-VQRL: the `stvqrl` pretraining stage (keyed by its config hash,
-   built by the bench runner or here, then reused), or the authors' released ST-VQRL file
+2. both trunks start from ST-VQRL: the `stvqrl` pretraining stage (st-vqrl's own stage
+   definition, so `stvqrl` and `ssl` with the same ST-VQRL settings share one artifact; built by
+   the bench runner or here through `vqa_core.stages`, then reused), or the authors' released ST-VQRL file
    (`stvqrl.init_from`); `init_from` then loads a released SSL-VQA / QASA-VQA model on top;
 3. SSL-VQA only: pristine reference cubes are cut from `niqe.reference_dir` or from the
    pristine (version 0) training videos;
@@ -22,6 +23,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,91 +32,23 @@ import torch
 from torch import nn
 
 from ssl_vqa.config import QasaConfig, SslConfig
-from ssl_vqa.data import PairedDataset, TestDataset, collate_batch, collate_test
-from ssl_vqa.dual_loss import dual_model_loss
-from ssl_vqa.model import DualModel, ScoringPass, build_dual_model
+from ssl_vqa.data import PairedDataset, TestDataset, collate_test
+from ssl_vqa.model import DualModel, ScoringPass
 from ssl_vqa.partition import Partition, partition_items
 from ssl_vqa.released import load_released_dual
+from ssl_vqa.task import DualTask, clip_input_size, initial_dual_model, new_dual_model
+from st_vqrl.stage import STVQRL_STAGE, stvqrl_stage
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import ConfigError, DatasetError, VqaError
-from vqa_core.losses import plcc_loss
-from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
-from vqa_core.train import (
-    Trainer,
-    TrainTask,
-    barrier,
-    init_distributed,
-    predict_dataset,
-    quality_validation_metrics,
-)
+from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
+from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
+from vqa_core.train import DatasetScores, Trainer, barrier, init_distributed, score_dataset
+
+__all__ = ["QasaMethod", "SslMethod", "calibrate", "clip_input_size"]
 
 log = logging.getLogger(__name__)
 
-STVQRL_STAGE = "stvqrl"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".yuv", ".m4v", ".mpg", ".ts", ".flv")
-
-
-def clip_input_size(cfg: Any) -> int | None:
-    """CLIP's input size for a QasaConfig (None for SSL-VQA), without building the model."""
-    clip_cfg = getattr(cfg, "clip", None)
-    if clip_cfg is None:
-        return None
-    if clip_cfg.arch == "custom":
-        size = clip_cfg.custom["vision_cfg"]["image_size"]
-        return int(size[0] if isinstance(size, list | tuple) else size)
-    import open_clip
-
-    model_cfg = open_clip.get_model_config(clip_cfg.arch)
-    if model_cfg is None:
-        raise ConfigError(f"clip.arch {clip_cfg.arch!r} is not an open_clip model; see open_clip.list_models()")
-    size = model_cfg["vision_cfg"]["image_size"]
-    return int(size[0] if isinstance(size, list | tuple) else size)
-
-
-class _DualTask(TrainTask):
-    """Model, loss and batch function handed to vqa-core's Trainer."""
-
-    def __init__(self, method: SslMethod) -> None:
-        self.method = method
-        self.collate_fn = collate_batch
-
-    def build_model(self) -> nn.Module:
-        return self.method._initial_model()
-
-    def param_groups(self, model: nn.Module):
-        opt = self.method.config.optim
-        groups = [
-            {"params": list(model.primary.backbone.parameters()), "lr": opt.backbone_lr,
-             "weight_decay": opt.weight_decay},
-            {"params": list(model.primary.head.parameters()), "lr": opt.head_lr, "weight_decay": opt.weight_decay},
-        ]
-        if model.auxiliary is not None:
-            aux = [p for p in model.auxiliary.parameters() if p.requires_grad]
-            groups.append({"params": aux, "lr": opt.aux_lr, "weight_decay": opt.aux_weight_decay})
-        return groups
-
-    def training_step(self, model: nn.Module, batch: Any):
-        target = batch.get("target")
-        if target is None or target.numel() < 2:  # every video of the batch failed to decode
-            zero = sum(p.sum() for p in model.parameters() if p.requires_grad) * 0.0
-            return zero, {"skipped": 1.0}
-        out = model(batch)
-        semi = self.method.config.semi
-        lab, unl = out["l"], out.get("u")
-        if lab.aux_v is None:  # primary alone on the labelled part (the supervised baseline)
-            loss = plcc_loss(lab.primary_v, target) + semi.w_cons * plcc_loss(lab.primary_v, lab.primary_w)
-            return loss, {"sup_primary": float(loss.detach())}
-        return dual_model_loss(lab, target, unl, w_cons=semi.w_cons, w_stab=semi.w_stab, transfer=semi.transfer)
-
-    def validation_step(self, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
-        clips = batch["clips"]
-        b, k = clips.shape[:2]
-        pred = model.primary(clips.reshape(b * k, *clips.shape[2:])).reshape(b, k).mean(dim=1)
-        return {"pred": pred, "target": batch["target"]}
-
-    def validation_metrics(self, outputs: Mapping[str, np.ndarray]) -> dict[str, float]:
-        return quality_validation_metrics(outputs)
 
 
 class SslMethod(Method):
@@ -137,59 +71,20 @@ class SslMethod(Method):
         return self.config.semi.unlabelled_per_labelled == 0 and self.config.combine.mode == "primary"
 
     def _new_model(self, pretrained: bool | None = None) -> DualModel:
-        model = build_dual_model(self.config, pretrained)
-        if self._supervised_only:
-            model.auxiliary = None
-        return model
+        return new_dual_model(self.config, self._supervised_only, pretrained)
 
     def _initial_model(self) -> DualModel:
         """Fresh dual model with the ST-VQRL (and released) initialisation, references attached."""
-        cfg = self.config
-        model = self._new_model()
-        if cfg.init == "stvqrl":
-            self._load_stvqrl(model)
-        if cfg.init_from:
-            load_released_dual(cfg.init_from, model)
-        if self._reference_cubes is not None and model.kind == "niqe" and model.auxiliary is not None:
-            model.set_reference_cubes(self._reference_cubes)
-        return model
+        return initial_dual_model(
+            self.config, self._supervised_only, self.stvqrl_artifact, self._reference_cubes, self.name
+        )
 
-    def _trunks(self, model: DualModel) -> list[nn.Module]:
-        trunks = [model.primary.backbone]
-        if model.kind == "niqe" and model.auxiliary is not None:
-            trunks.append(model.auxiliary.backbone)
-        return trunks
-
-    def _load_stvqrl(self, model: DualModel) -> None:
-        released = self.config.stvqrl.init_from
-        if released:
-            from st_vqrl.released import load_released_checkpoint
-
-            for trunk in self._trunks(model):
-                load_released_checkpoint(released, trunk)
-            return
-        if self.stvqrl_artifact is None:
-            raise VqaError(
-                f"{self.name}: init 'stvqrl' needs the ST-VQRL stage; run fit (which builds it), give "
-                "stvqrl.init_from (the released checkpoint), or set init: random"
-            )
-        state = torch.load(self.stvqrl_artifact, map_location="cpu", weights_only=True)
-        for trunk in self._trunks(model):
-            trunk.load_state_dict(state["backbone"], strict=True)
-
-    # -- the ST-VQRL stage ------------------------------------------------------------------
+    # -- the ST-VQRL stage (defined by st-vqrl, shared with the `stvqrl` method) ------------
     def pretrain_stages(self) -> list[PretrainStage]:
         cfg = self.config
         if cfg.init != "stvqrl" or cfg.stvqrl.init_from:
             return []
-        stage_cfg = cfg.stvqrl
-
-        def build(folder: Path) -> None:
-            from st_vqrl.pretrain import pretrain_stvqrl
-
-            pretrain_stvqrl(stage_cfg, folder, device=self.device)
-
-        return [PretrainStage(STVQRL_STAGE, stage_cfg, build)]
+        return [stvqrl_stage(cfg.stvqrl, device=self.device)]
 
     def use_pretrained(self, name: str, folder: Path) -> None:
         if name != STVQRL_STAGE:
@@ -201,18 +96,17 @@ class SslMethod(Method):
             raise VqaError(f"{self.name}: the ST-VQRL stage folder {folder} has no {ARTIFACT}")
         self.stvqrl_artifact = path
 
-    def _ensure_stage(self, work_dir: Path) -> None:
-        stages = self.pretrain_stages()
-        if not stages or self.stvqrl_artifact is not None:
-            return
-        stage = stages[0]
-        folder = work_dir / f"pretrain-{stage.key}"
-        if not (folder / "complete").is_file():
-            log.info("%s: pretraining ST-VQRL (%s) in %s", self.name, stage.key, folder)
-            folder.mkdir(parents=True, exist_ok=True)
-            stage.build(folder)
-            (folder / "complete").write_text("")
-        self.use_pretrained(STVQRL_STAGE, folder)
+    # -- bench hooks ----------------------------------------------------------------------------
+    def caveats(self) -> list[str]:
+        """Trunks that never saw ST-VQRL (or a release), and a CLIP without its weights, are not the papers'."""
+        cfg = self.config
+        out = []
+        if cfg.init == "random" and not cfg.init_from:
+            out.append("no ST-VQRL init")
+        clip = getattr(cfg, "clip", None)
+        if clip is not None and clip.pretrained is None and not clip.weights_path and not cfg.init_from:
+            out.append("CLIP random")
+        return out
 
     # -- references (SSL-VQA) ---------------------------------------------------------------
     def reference_items(self, train: Sequence[ManifestItem]) -> list[ManifestItem]:
@@ -267,8 +161,8 @@ class SslMethod(Method):
         target_cal = ScoreCalibration.from_mos(labelled_mos)
         targets = [float(target_cal.normalize(m)) for m in labelled_mos]
 
-        if cfg.init == "stvqrl":
-            self._ensure_stage(work_dir)
+        if cfg.init == "stvqrl" and self.stvqrl_artifact is None:
+            self.ensure_pretrained()
         kind_niqe = not isinstance(cfg, QasaConfig)
         num_refs = total_refs = 0
         if kind_niqe and not self._supervised_only:
@@ -283,8 +177,10 @@ class SslMethod(Method):
         )
         val_ds = TestDataset(val, cfg, None) if val else None
         trainer_cfg = cfg.trainer.for_run(self.device, progress)
-        task = _DualTask(self)
-        trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
+        build = partial(
+            initial_dual_model, cfg, self._supervised_only, self.stvqrl_artifact, self._reference_cubes, self.name
+        )
+        trainer = Trainer(DualTask(build, cfg.optim, cfg.semi), trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
         model = trainer.model
         assert isinstance(model, DualModel)
@@ -301,47 +197,51 @@ class SslMethod(Method):
             "config_hash": config_hash(cfg),
         }
 
-    def _raw_scores(self, items: Sequence[ManifestItem], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(primary, auxiliary) raw scores of `items` (auxiliary NaN when there is none)."""
+    def _scored(self, items: Sequence[ManifestItem], progress: bool = False) -> DatasetScores:
+        """Per item (primary, auxiliary) raw scores with timings; a video that cannot be decoded
+        gets None and its reason."""
         if self.model is None:
             raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
         model = self.model.to(self.device).eval()
-        ds = TestDataset(items, self.config, clip_input_size(self.config))
-
-        def step(m: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-            p, a = m.score(batch["clips"], batch.get("frames"))
-            return {"primary": p, "aux": a}
-
-        out = predict_dataset(
-            model, ds, step, batch_size=self.config.trainer.val_batch_size or self.config.trainer.batch_size,
-            num_workers=self.config.trainer.num_workers, collate_fn=collate_test, device=self.device,
-            progress=progress, description=f"{self.name}: scoring",
+        return score_dataset(
+            TestDataset(items, self.config, clip_input_size(self.config)),
+            lambda batch: model.score(batch["clips"], batch.get("frames")),
+            batch_size=self.config.trainer.val_batch_size or self.config.trainer.batch_size,
+            num_workers=self.config.trainer.num_workers,
+            collate_fn=collate_test,
+            device=self.device,
+            names=[str(it.path) for it in items],
+            progress=progress,
+            description=f"{self.name}: scoring",
         )
-        return out["primary"].astype(np.float64), out["aux"].astype(np.float64)
+
+    def _raw_scores(self, items: Sequence[ManifestItem], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(primary, auxiliary) raw scores of `items` (auxiliary NaN when there is none)."""
+        result = self._scored(items, progress)
+        failed = [e for e in result.errors if e is not None]
+        if failed:
+            raise VideoDecodeError(f"{self.name}: cannot score {failed[0]}")
+        return _columns(result.outputs)
 
     # -- cost -------------------------------------------------------------------------------
-    def example_input(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One video as `predict` scores it, for FLOP counting: the `sampling.test_clips` fragment
-        clips (1, K, 3, clip_len, S, S) and, for QASA-VQA, the K x clip_len decoded frames
-        (1, K x clip_len, 3, C, C) at CLIP's input size (None for SSL-VQA)."""
+    def cost_parts(self) -> dict[str, tuple[nn.Module, tuple[Any, ...]]]:
+        """One video's scoring pass: primary and auxiliary (`ScoringPass`; the primary alone for
+        the supervised baseline) on the `sampling.test_clips` fragment clips (1, K, 3, clip_len,
+        S, S) and, for QASA-VQA, the K x clip_len decoded frames (1, K x clip_len, 3, C, C) at
+        CLIP's input size (None for SSL-VQA). The NIQE distance's Cholesky solve on the C x C
+        pooled covariance is not a counted operation (torch counts matrix products and
+        convolutions), a few hundred MFLOPs at C = 768 against the trunks' tens of GFLOPs."""
+        if self.model is None:
+            raise VqaError(f"{self.name}: no model to count; call fit() or load a checkpoint first")
         cfg = self.config
         s, size = cfg.sampling, cfg.stvqrl.clip.size
-        device = next(self.model.parameters()).device if self.model is not None else self.device
+        device = next(self.model.parameters()).device
         clips = torch.randn(1, s.test_clips, 3, s.clip_len, size, size, device=device)
         clip_size = clip_input_size(cfg)
         frames = None
         if clip_size is not None:
             frames = torch.rand(1, s.test_clips * s.clip_len, 3, clip_size, clip_size, device=device)
-        return clips, frames
-
-    def scoring_module(self) -> nn.Module:
-        """What scoring runs on `example_input()`: primary and auxiliary (`ScoringPass`), or the
-        primary alone for the supervised baseline. The NIQE distance's Cholesky solve on the
-        C x C pooled covariance is not a counted operation (torch counts matrix products and
-        convolutions), a few hundred MFLOPs at C = 768 against the Swin3D trunks' tens of GFLOPs."""
-        if self.model is None:
-            raise VqaError(f"{self.name}: no model to count; call fit() or load a checkpoint first")
-        return ScoringPass(self.model)
+        return {"model": (ScoringPass(self.model), (clips, frames))}
 
     def combine(self, primary: np.ndarray, aux: np.ndarray) -> np.ndarray:
         """The configured combination of raw scores (see `CombineConfig`)."""
@@ -369,13 +269,20 @@ class SslMethod(Method):
         self.combine_stats = {"mean_p": mp, "std_p": sp, "mean_a": ma, "std_a": sa}
         self.calibration = calibrate(self.combine(primary, aux), mos)
 
-    def predict(self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False) -> np.ndarray:
-        """MOS-scale scores (the labelled training videos' scale), one per item, in order."""
+    def score(self, items: Sequence[ManifestItem] | Sequence[str | Path], *, progress: bool = False) -> ScoreReport:
+        """MOS-scale scores (the labelled training videos' scale) with per-item timings."""
         items = as_manifest_items(items)
+        if self.model is None:
+            raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
         if not items:
-            return np.zeros((0,), dtype=np.float64)
-        primary, aux = self._raw_scores(items, progress)
-        return self.calibration.to_mos(self.combine(primary, aux))
+            return ScoreReport.empty()
+        result = self._scored(items, progress)
+        ok = [i for i, e in enumerate(result.errors) if e is None]
+        scores = np.full(len(items), np.nan)
+        if ok:
+            primary, aux = _columns([result.outputs[i] for i in ok])
+            scores[ok] = self.calibration.to_mos(self.combine(primary, aux))
+        return ScoreReport(scores, result.decode_s, result.model_s, result.errors)
 
     def predict_parts(self, items: Sequence[ManifestItem] | Sequence[str | Path]) -> dict[str, np.ndarray]:
         """Raw primary and auxiliary scores and the combined raw score (for analysis)."""
@@ -422,6 +329,13 @@ class QasaMethod(SslMethod):
 
     name: ClassVar[str] = "qasa"
     config_class: ClassVar[type] = QasaConfig
+
+
+def _columns(outputs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(primary, auxiliary) float64 arrays from per-item `(primary, auxiliary)` rows."""
+    primary = np.array([float(p) for p, _ in outputs], dtype=np.float64)
+    aux = np.array([float(a) for _, a in outputs], dtype=np.float64)
+    return primary, aux
 
 
 def calibrate(raw: np.ndarray, mos: np.ndarray) -> ScoreCalibration:

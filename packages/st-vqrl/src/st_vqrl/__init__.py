@@ -40,6 +40,8 @@ _LAZY = {
     "split_scenes": "st_vqrl.pretrain",
     "load_pretrained": "st_vqrl.pretrain",
     "pretrain_stvqrl": "st_vqrl.pretrain",
+    "STVQRL_STAGE": "st_vqrl.stage",
+    "stvqrl_stage": "st_vqrl.stage",
     "convert_released_state_dict": "st_vqrl.released",
     "fastvqa_to_torchvision_key": "st_vqrl.released",
     "load_released_checkpoint": "st_vqrl.released",

@@ -2,9 +2,11 @@
 
 A cache entry holds one video's backbone tokens (N, C) and projected tokens (N, D) over all its
 evaluation clips. Its key digests the video file's identity (resolved path, size, mtime), the
-sampling (clip config and clip count) and the weights (a hash of every backbone and projection
-tensor), so a changed file, sampler or checkpoint never reuses a stale entry. Writes are
-atomic, so torchrun ranks can fill one cache together (`predict_dataset` shards the videos).
+sampling (clip config and clip count), the weights (a hash of every backbone and projection
+tensor) and `TOKENS_VERSION`, so a changed file, sampler, checkpoint or extraction code never
+reuses a stale entry. Writes are atomic, so torchrun ranks can fill one cache together
+(`score_dataset` shards the videos). `token_scores` also times each video's decoding and
+network pass and reports a video it cannot read instead of raising, for `Method.score`.
 """
 
 from __future__ import annotations
@@ -13,29 +15,33 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
-from vqa_core.train import barrier, predict_dataset
+from vqa_core.cache import cache_dir
+from vqa_core.errors import VideoDecodeError
+from vqa_core.train import score_dataset
 
-__all__ = ["TokenCache", "default_cache_dir", "extract_tokens", "weights_hash"]
+__all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "default_cache_dir", "extract_tokens", "token_scores", "weights_hash"]
+
+#: Version of the code that computes cached tokens (clip sampling, normalisation, the forward):
+#: bump it when that code's output changes, so no cache serves tokens of the older code.
+TOKENS_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """`$VQA_ZOO_CACHE/st-vqrl`, else `$XDG_CACHE_HOME/vqa-zoo/st-vqrl`, else `~/.cache/vqa-zoo/st-vqrl`."""
-    root = os.environ.get("VQA_ZOO_CACHE")
-    if root:
-        return Path(root) / "st-vqrl"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "vqa-zoo" / "st-vqrl"
+    """The token cache: `st-vqrl` in the vqa-zoo cache root (`vqa_core.cache.cache_dir`)."""
+    return cache_dir("st-vqrl")
 
 
 def weights_hash(*modules: nn.Module) -> str:
@@ -69,7 +75,9 @@ class TokenCache:
     def path(self, video: str | Path) -> Path:
         p = Path(video).resolve()
         stat = p.stat()
-        key = _digest({"video": str(p), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **self.sampling})
+        key = _digest(
+            {"video": str(p), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **self.sampling, "version": TOKENS_VERSION}
+        )
         return self.root / f"{_safe(p.stem)}-{key}.pt"
 
     def write(self, path: Path, entry: Mapping[str, torch.Tensor]) -> None:
@@ -94,6 +102,87 @@ class _Extractor(nn.Module):
         self.backbone = backbone
         self.projection = projection
 
+    def forward(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 (B, K, 3, L, S, S) -> tokens (B, K*n, C) and projected tokens (B, K*n, D)."""
+        b, k = clips.shape[:2]
+        tokens = self.backbone(to_model_input(clips.flatten(0, 1)))  # (B*K, C, T', H', W')
+        projected = self.projection(tokens)  # (B*K, n, D)
+        flat = tokens.flatten(2).transpose(1, 2)  # (B*K, n, C)
+        return flat.reshape(b, k * flat.shape[1], -1), projected.reshape(b, k * projected.shape[1], -1)
+
+
+class TokenScores(NamedTuple):
+    """Per video: its entry (None where it failed), decode and network seconds, the error."""
+
+    entries: list[dict[str, torch.Tensor] | None]
+    decode_s: np.ndarray
+    model_s: np.ndarray
+    errors: list[str | None]
+
+
+def token_scores(
+    backbone: nn.Module,
+    projection: nn.Module,
+    videos: Sequence[str | Path],
+    clip: ClipConfig,
+    num_clips: int,
+    *,
+    cache_dir: str | Path | None,
+    device: torch.device,
+    batch_size: int = 2,
+    progress: bool = False,
+    description: str = "st-vqrl: tokens",
+) -> TokenScores:
+    """Token sets of `videos` in order, with timings; computed for the ones not cached
+    (`cache_dir=None`: no cache). A cached video's decode seconds are the cache read, its
+    model seconds 0. A video that cannot be read gets None and its reason."""
+    videos = [Path(v) for v in videos]
+    n = len(videos)
+    model = _Extractor(backbone, projection).to(device).eval()
+    entries: list[dict[str, torch.Tensor] | None] = [None] * n
+    decode_s, model_s = np.full(n, np.nan), np.full(n, np.nan)
+    errors: list[str | None] = [None] * n
+    cache = TokenCache(cache_dir, weights_hash(backbone, projection), clip, num_clips) if cache_dir else None
+    paths: list[Path | None] = [None] * n
+    todo = []
+    for i, video in enumerate(videos):
+        try:
+            paths[i] = cache.path(video) if cache is not None else None
+        except OSError as err:
+            errors[i] = f"{video}: cannot read the video ({err})"
+            continue
+        if paths[i] is not None and paths[i].is_file():
+            start = time.perf_counter()
+            entries[i] = TokenCache.read(paths[i])
+            decode_s[i], model_s[i] = time.perf_counter() - start, 0.0
+        else:
+            todo.append(i)
+    if not todo:
+        return TokenScores(entries, decode_s, model_s, errors)
+
+    def forward(batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        tokens, projected = model(batch["clips"])
+        if cache is not None:
+            for j, t, p in zip(batch["job"].tolist(), tokens, projected):
+                cache.write(paths[todo[j]], {"tokens": t, "projected": p})
+        return {"tokens": tokens, "projected": projected}
+
+    result = score_dataset(
+        _Jobs(EvalClipDataset([videos[i] for i in todo], clip, num_clips)),
+        forward,
+        batch_size=batch_size,
+        device=device,
+        names=[str(videos[i]) for i in todo],
+        progress=progress,
+        description=description,
+    )
+    for k, i in enumerate(todo):
+        errors[i], decode_s[i], model_s[i] = result.errors[k], result.decode_s[k], result.model_s[k]
+        row = result.outputs[k]
+        if row is not None:
+            entries[i] = {key: torch.from_numpy(np.ascontiguousarray(v)).float() for key, v in row.items()}
+    return TokenScores(entries, decode_s, model_s, errors)
+
 
 def extract_tokens(
     backbone: nn.Module,
@@ -108,62 +197,22 @@ def extract_tokens(
     progress: bool = False,
     description: str = "st-vqrl: tokens",
 ) -> list[dict[str, torch.Tensor]]:
-    """Token sets of `videos` in order; computed for the ones not cached (`cache_dir=None`: no cache).
-
-    Each entry: "tokens" (num_clips * T' * H' * W', C) and "projected" (same count, D).
-    """
-    videos = [Path(v) for v in videos]
-    model = _Extractor(backbone, projection).to(device).eval()
-
-    def run(m: nn.Module, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        k = clips.shape[1]
-        tokens = m.backbone(to_model_input(clips.flatten(0, 1)))  # (B*K, C, T', H', W')
-        projected = m.projection(tokens)  # (B*K, n, D)
-        flat = tokens.flatten(2).transpose(1, 2)  # (B*K, n, C)
-        b = clips.shape[0]
-        return flat.reshape(b, k * flat.shape[1], -1), projected.reshape(b, k * projected.shape[1], -1)
-
-    if cache_dir is None:
-        out = predict_dataset(
-            model,
-            EvalClipDataset(videos, clip, num_clips),
-            lambda m, batch: dict(zip(("tokens", "projected"), run(m, batch["clips"]))),
-            batch_size=batch_size,
-            device=device,
-            progress=progress,
-            description=description,
-        )
-        return [
-            {"tokens": torch.from_numpy(out["tokens"][i]), "projected": torch.from_numpy(out["projected"][i])}
-            for i in range(len(videos))
-        ]
-
-    cache = TokenCache(cache_dir, weights_hash(backbone, projection), clip, num_clips)
-    paths = [cache.path(v) for v in videos]
-    todo = [i for i, p in enumerate(paths) if not p.is_file()]
-    if todo:
-        todo_paths = [paths[i] for i in todo]
-
-        def step(m: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-            tokens, projected = run(m, batch["clips"])
-            for j, t, p in zip(batch["index"].tolist(), tokens, projected):
-                cache.write(todo_paths[j], {"tokens": t, "projected": p})
-            return {"done": torch.ones(len(tokens))}
-
-        predict_dataset(
-            model,
-            _WithIndex(EvalClipDataset([videos[i] for i in todo], clip, num_clips)),
-            step,
-            batch_size=batch_size,
-            device=device,
-            progress=progress,
-            description=description,
-        )
-        barrier()
-    return [TokenCache.read(p) for p in paths]
+    """Token sets of `videos` in order (see `token_scores`); a video that cannot be read raises
+    `VideoDecodeError` naming it. Each entry: "tokens" (num_clips * T' * H' * W', C) and
+    "projected" (same count, D)."""
+    result = token_scores(
+        backbone, projection, videos, clip, num_clips, cache_dir=cache_dir, device=device,
+        batch_size=batch_size, progress=progress, description=description,
+    )  # fmt: skip
+    failed = [e for e in result.errors if e is not None]
+    if failed:
+        raise VideoDecodeError(f"{description}: {failed[0]}")
+    return [e for e in result.entries if e is not None]
 
 
-class _WithIndex(torch.utils.data.Dataset):
+class _Jobs(torch.utils.data.Dataset):
+    """The wrapped dataset's items with their position as "job"."""
+
     def __init__(self, dataset: torch.utils.data.Dataset) -> None:
         self.dataset = dataset
 
@@ -171,4 +220,4 @@ class _WithIndex(torch.utils.data.Dataset):
         return len(self.dataset)  # type: ignore[arg-type]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {**self.dataset[index], "index": index}
+        return {**self.dataset[index], "job": index}

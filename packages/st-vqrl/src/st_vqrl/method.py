@@ -1,9 +1,10 @@
 """ST-VQRL as a vqa-core Method (`stvqrl`): how good is the frozen representation?
 
 `fit(train, val)`:
-1. the backbone: the authors' release (`init_from`), else the ST-VQRL pretraining stage (built
-   once per config hash, by the bench runner through `pretrain_stages()` or here in
-   `work_dir`), else a random / Kinetics-400 init (`pretrain.enabled: false`);
+1. the backbone: the authors' release (`init_from`), else the ST-VQRL pretraining stage
+   (`st_vqrl.stage.stvqrl_stage`, shared with SSL-VQA; built once per key through
+   `vqa_core.stages`, by the bench runner or here), else a random / Kinetics-400 init
+   (`pretrain.enabled: false`);
 2. token features of every video, cached on disk (`features.TokenCache`);
 3. (a) a ridge probe on mean-pooled backbone tokens, standardised with train statistics, its
    strength chosen by SRCC on `val` (RidgeCV's leave-one-out on train when there is no val);
@@ -12,7 +13,7 @@
    space the objective shaped, or the raw backbone tokens SSL-VQA uses) (the version-0 videos among the
    *training* items, or `eval.reference_dir`), mapped to MOS by a logistic fitted on train
    (monotone, so it keeps the zero-shot ranking).
-`predict` returns the score named by `eval.score`; `score_both` returns both.
+`score` / `predict` return the score named by `eval.score`; `score_both` returns both.
 """
 
 from __future__ import annotations
@@ -28,21 +29,22 @@ import torch
 
 from st_vqrl.config import StVqrlConfig
 from st_vqrl.data import video_files
-from st_vqrl.features import default_cache_dir, extract_tokens
+from st_vqrl.features import TokenScores, default_cache_dir, extract_tokens, token_scores
 from st_vqrl.model import FragmentSwin3d, ProjectionHead
-from st_vqrl.pretrain import ARTIFACT, build_net, load_pretrained, pretrain_stvqrl
-from vqa_core.config import config_hash, config_to_dict
+from st_vqrl.pretrain import ARTIFACT, build_net, load_pretrained
+from st_vqrl.stage import STVQRL_STAGE, stage_config, stvqrl_stage
+from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError, VqaError
 from vqa_core.losses import fit_gaussian, gaussian_distance
-from vqa_core.method import Method, PretrainStage, ScoreCalibration, as_manifest_items
+from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
 from vqa_core.train import init_distributed
 
 __all__ = ["PRETRAIN_STAGE", "StVqrlMethod"]
 
 log = logging.getLogger(__name__)
 
-PRETRAIN_STAGE = "st-vqrl"
+PRETRAIN_STAGE = STVQRL_STAGE
 # token set used by the zero-shot distance in each space
 _TOKEN_KEY = {"projection": "projected", "backbone": "tokens"}
 
@@ -76,60 +78,56 @@ class StVqrlMethod(Method):
         self.reference: dict[str, torch.Tensor] | None = None
         self.zero_shot_calibration: ScoreCalibration = ScoreCalibration()
 
-    # -- cost report (vqa-bench) ----------------------------------------------------------
-    @property
-    def model(self) -> FragmentSwin3d | None:
-        """The backbone that does the per-video work (the probe and distance are negligible)."""
-        return self.backbone
-
-    def example_input(self) -> torch.Tensor:
-        """One evaluation clip batch: (num_clips, 3, clip_len, S, S), normalised like real input."""
+    # -- bench hooks --------------------------------------------------------------------------
+    def cost_parts(self) -> dict[str, tuple[torch.nn.Module, tuple[Any, ...]]]:
+        """The backbone on one video's evaluation clips, (num_clips, 3, clip_len, S, S): the
+        per-video work (the projection, probe and distance are negligible)."""
         c = self.config.clip
-        device = self.backbone.patch_embed.proj.weight.device if self.backbone is not None else "cpu"
-        return torch.zeros(self.config.eval.num_clips, 3, c.clip_len, c.size, c.size, device=device)
+        backbone = self.backbone
+        if backbone is None:  # FLOPs depend on the architecture only
+            backbone = build_net(replace(self.config, init_from=None), pretrained=False).backbone
+        device = backbone.patch_embed.proj.weight.device
+        clips = torch.zeros(self.config.eval.num_clips, 3, c.clip_len, c.size, c.size, device=device)
+        return {"model": (backbone, (clips,))}
+
+    def caveats(self) -> list[str]:
+        """Without the pretraining stage or a release, the probe reads a trunk ST-VQRL never shaped."""
+        cfg = self.config
+        if cfg.pretrain.enabled or cfg.init_from:
+            return []
+        return ["Kinetics trunk, no ST-VQRL"] if cfg.backbone.pretrained else ["frozen random trunk"]
 
     # -- pretraining stage ----------------------------------------------------------------
     def stage_config(self) -> dict[str, Any]:
         """What the pretraining artifact depends on (evaluation settings excluded)."""
-        cfg = config_to_dict(self.config)
-        return {key: cfg[key] for key in ("backbone", "clip", "pretrain", "seed")}
+        return stage_config(self.config)
 
     def pretrain_stages(self) -> list[PretrainStage]:
         """The ST-VQRL self-supervised stage, unless pretraining is off or a release is loaded."""
         if not self.config.pretrain.enabled or self.config.init_from:
             return []
-        config = self.config
-
-        def build(folder: Path) -> None:
-            pretrain_stvqrl(config, folder, device=self.device)
-
-        return [PretrainStage(PRETRAIN_STAGE, self.stage_config(), build)]
+        return [stvqrl_stage(self.config, device=self.device)]
 
     def use_pretrained(self, name: str, folder: Path) -> None:
-        if name != PRETRAIN_STAGE:
+        if name != STVQRL_STAGE:
             super().use_pretrained(name, folder)
         self.pretrained_artifact = Path(folder) / ARTIFACT
         self.backbone = self.projection = None
 
-    def _ensure_backbone(self, work_dir: Path | None) -> None:
+    def _ensure_backbone(self, build: bool) -> None:
+        """Load the backbone; with `build`, make the pretraining stage first when nothing gave one
+        (a plain `fit`: `ensure_pretrained` builds or reuses it in the cache root)."""
         if self.backbone is not None:
             return
         cfg = self.config
         stages = self.pretrain_stages()
         if stages and self.pretrained_artifact is None:
-            if work_dir is None:
+            if not build:
                 raise VqaError(
                     "stvqrl: pretraining is on but no pretrained backbone is available; run fit() first, "
                     "pass the stage folder through use_pretrained(), or set pretrain.enabled=false"
                 )
-            stage = stages[0]
-            folder = Path(work_dir) / f"pretrain-{stage.key}"
-            if not (folder / "complete").is_file():
-                log.info("stvqrl: ST-VQRL pretraining (%s) in %s", stage.key, folder)
-                folder.mkdir(parents=True, exist_ok=True)
-                stage.build(folder)
-                (folder / "complete").write_text("")
-            self.pretrained_artifact = folder / ARTIFACT
+            self.ensure_pretrained()
         if stages:
             backbone, projection = load_pretrained(self.pretrained_artifact)
         else:
@@ -153,6 +151,21 @@ class StVqrlMethod(Method):
             batch_size=self.config.eval.batch_size,
             progress=progress,
             description=f"stvqrl: {what}",
+        )
+
+    def _timed_tokens(self, paths: Sequence[Path], progress: bool) -> TokenScores:
+        assert self.backbone is not None and self.projection is not None
+        return token_scores(
+            self.backbone,
+            self.projection,
+            paths,
+            self.config.clip,
+            self.config.eval.num_clips,
+            cache_dir=self.cache_dir,
+            device=self.device,
+            batch_size=self.config.eval.batch_size,
+            progress=progress,
+            description="stvqrl: scoring",
         )
 
     @staticmethod
@@ -238,7 +251,7 @@ class StVqrlMethod(Method):
                 "stvqrl: eval.score is zero_shot but there are no pristine references: the training items "
                 "have no version-0 videos; set eval.reference_dir to a folder of pristine videos"
             )
-        self._ensure_backbone(Path(work_dir))
+        self._ensure_backbone(build=True)
         entries = self._tokens([it.path for it in train + val], progress, "train/val tokens")
         tr, va = entries[: len(train)], entries[len(train) :]
         y_train = np.array([it.mos for it in train])
@@ -273,30 +286,47 @@ class StVqrlMethod(Method):
         if self.probe is None or self.backbone is None:
             raise VqaError("stvqrl: the method is not fitted; call fit() or load a checkpoint first")
 
+    _SCORE_KEYS = ("probe", "zero_shot", "zero_shot_mos", *(f"zero_shot_{s}" for s in _TOKEN_KEY))
+
     @torch.no_grad()
+    def _score_parts(self, items: Sequence[ManifestItem], progress: bool) -> tuple[dict[str, np.ndarray], TokenScores]:
+        """Every score of `score_both` (NaN for videos that could not be read) and the token timings."""
+        self._check_ready()
+        timed = self._timed_tokens([it.path for it in items], progress)
+        ok = [i for i, e in enumerate(timed.entries) if e is not None]
+        entries = [timed.entries[i] for i in ok]
+        parts = {k: np.full(len(items), np.nan) for k in self._SCORE_KEYS}
+        if entries:
+            zs = self._zero_shot_raw(entries)
+            parts["probe"][ok] = self._probe_predict(self._pooled(entries))
+            parts["zero_shot"][ok] = zs
+            parts["zero_shot_mos"][ok] = np.asarray(self.zero_shot_calibration.to_mos(zs), dtype=np.float64)
+            for space in _TOKEN_KEY:
+                parts[f"zero_shot_{space}"][ok] = self._zero_shot_raw(entries, space)
+        return parts, timed
+
     def score_both(
         self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False
     ) -> dict[str, np.ndarray]:
         """{"probe": MOS-scale probe scores, "zero_shot": raw exp(-tau d) in `eval.zero_shot_space`,
-        "zero_shot_mos": calibrated, "zero_shot_projection" / "zero_shot_backbone": raw, per space}."""
+        "zero_shot_mos": calibrated, "zero_shot_projection" / "zero_shot_backbone": raw, per space};
+        NaN for a video that could not be read."""
         self._check_ready()
         items = as_manifest_items(items)
         if not items:
-            empty = np.zeros((0,), dtype=np.float64)
-            return {k: empty for k in ("probe", "zero_shot", "zero_shot_mos", *(f"zero_shot_{s}" for s in _TOKEN_KEY))}
-        entries = self._tokens([it.path for it in items], progress, "scoring")
-        zs = self._zero_shot_raw(entries)
-        return {
-            "probe": self._probe_predict(self._pooled(entries)),
-            "zero_shot": zs,
-            "zero_shot_mos": np.asarray(self.zero_shot_calibration.to_mos(zs), dtype=np.float64),
-            **{f"zero_shot_{space}": self._zero_shot_raw(entries, space) for space in _TOKEN_KEY},
-        }
+            return {k: np.zeros((0,), dtype=np.float64) for k in self._SCORE_KEYS}
+        return self._score_parts(items, progress)[0]
 
-    def predict(self, items: Sequence[ManifestItem] | Sequence[str | Path], progress: bool = False) -> np.ndarray:
-        """Scores on the training MOS scale (`eval.score`: probe or calibrated zero-shot)."""
-        scores = self.score_both(items, progress)
-        return scores["probe"] if self.config.eval.score == "probe" else scores["zero_shot_mos"]
+    def score(self, items: Sequence[ManifestItem] | Sequence[str | Path], *, progress: bool = False) -> ScoreReport:
+        """Scores on the training MOS scale (`eval.score`: probe or calibrated zero-shot), with the
+        token extraction's decode and network seconds per video."""
+        self._check_ready()
+        items = as_manifest_items(items)
+        if not items:
+            return ScoreReport.empty()
+        parts, timed = self._score_parts(items, progress)
+        scores = parts["probe"] if self.config.eval.score == "probe" else parts["zero_shot_mos"]
+        return ScoreReport(scores, timed.decode_s, timed.model_s, timed.errors)
 
     def state_dict(self) -> dict[str, Any]:
         self._check_ready()

@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache",
         type=Path,
-        help="folder of cached pretraining artifacts keyed by config hash (default: OUT/_pretrain)",
+        help="folder of cached pretraining stages keyed by config hash and producer version "
+        "(default: stages/ in the vqa-zoo cache root, shared with a plain Method.fit)",
     )
     p.add_argument(
         "--no-checkpoints",

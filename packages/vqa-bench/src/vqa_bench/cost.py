@@ -1,20 +1,13 @@
-"""Parameters and FLOPs of a method's model, counted by torch itself.
+"""Parameters and FLOPs of a method's networks, counted by torch itself.
 
-A method opts in by exposing its network and one input of the shape it scores a video with:
-a `model` attribute (an `nn.Module`) and an `example_input()` method returning a tensor, a
-tuple of positional arguments, or a dict of keyword arguments. FLOPs are counted with
-`torch.utils.flop_counter.FlopCounterMode` on one forward pass of that input (one video,
-batch 1), so they are the cost of scoring one video. Whatever cannot be counted is reported
-as `None` with the reason, never guessed.
-
-Two optional hooks cover methods whose scoring is more than `model(example_input())`:
-- `scoring_module()`: the module whose forward on `example_input()` is one video's scoring pass
-  when `model.forward` is the training pass (SSL-VQA's dual model scores through `score`);
-- `extra_costs()`: `{label: (module, input)}` for other networks that run when a new video is
-  scored (the saliency UNet3D whose maps the VQA network reads). Their FLOPs and parameters are
-  added to the totals, and `parts` and the note give each network's share, so a figure that
-  a paper reports for the VQA network alone can still be compared.
-`trainable_params` stays the method's own `model` (what its `fit` trains).
+A method declares its networks through one hook, `Method.cost_parts()`: every network that runs
+to score one new video, with the positional inputs of that run (one video, batch 1), e.g.
+`{"model": (net, (frames, maps)), "saliency model": (unet, (windows,))}`. FLOPs are counted
+with `torch.utils.flop_counter.FlopCounterMode` on one forward pass of each part; the totals add
+the parts, and `parts` and the note give each network's share, so a figure a paper reports for
+its VQA network alone ("model") can still be compared. `trainable_params` counts the "model"
+part (what `fit` trains), or every part when none is called "model". A method without networks
+(`{}`) gets n/a; whatever cannot be counted is reported as `None` with the reason, never guessed.
 """
 
 from __future__ import annotations
@@ -25,16 +18,7 @@ import torch
 from torch import nn
 
 MAIN_PART = "model"
-
-
-def _as_module(obj: Any) -> nn.Module | None:
-    model = getattr(obj, "model", None)
-    if callable(model) and not isinstance(model, nn.Module):
-        try:
-            model = model()
-        except TypeError:
-            return None
-    return model if isinstance(model, nn.Module) else None
+SINGLE_NOTE = "FLOPs per video (batch 1)"
 
 
 def _fmt(x: float) -> str:
@@ -44,60 +28,42 @@ def _fmt(x: float) -> str:
     return str(int(x))
 
 
+def _unknown(note: str, params: int | None = None, trainable: int | None = None) -> dict[str, Any]:
+    return {"params": params, "trainable_params": trainable, "flops": None, "note": note}
+
+
 def model_cost(method: Any) -> dict[str, Any]:
-    """{"params", "trainable_params", "flops", "note"} (+ "parts" with extra networks) for a
-    fitted or freshly built method."""
-    model = _as_module(method)
-    if model is None:
-        return {
-            "params": None,
-            "trainable_params": None,
-            "flops": None,
-            "note": f"n/a: {type(method).__name__} exposes no `model` nn.Module",
-        }
-    params = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    example = getattr(method, "example_input", None)
-    if example is None:
-        return {
-            "params": params,
-            "trainable_params": trainable,
-            "flops": None,
-            "note": f"FLOPs n/a: {type(method).__name__} exposes no example_input()",
-        }
-    scoring = getattr(method, "scoring_module", None)
+    """{"params", "trainable_params", "flops", "note"} (+ "parts" when several networks run)
+    for a fitted or freshly built method, from its `cost_parts()`."""
+    name = type(method).__name__
     try:
-        flops = count_flops(scoring() if scoring is not None else model, example())
+        declared = dict(method.cost_parts())
     except Exception as err:  # counting is a report, never a reason to fail the benchmark
-        return {
-            "params": params,
-            "trainable_params": trainable,
-            "flops": None,
-            "note": f"FLOPs n/a: the forward pass on example_input() failed ({type(err).__name__}: {err})",
-        }
-    cost = {"params": params, "trainable_params": trainable, "flops": flops, "note": "FLOPs per video (batch 1)"}
-    extras = getattr(method, "extra_costs", None)
-    if extras is None:
-        return cost
-    try:
-        parts = {
-            label: {"params": sum(p.numel() for p in m.parameters()), "flops": count_flops(m, x)}
-            for label, (m, x) in extras().items()
-        }
-    except Exception as err:
-        cost["note"] += (
-            f"; an extra network that runs when scoring could not be counted ({type(err).__name__}: {err}), "
-            "so these totals leave it out"
-        )
-        return cost
-    if not parts:
-        return cost
-    parts = {MAIN_PART: {"params": params, "flops": flops}, **parts}
-    cost["params"] = sum(p["params"] for p in parts.values())
-    cost["flops"] = sum(p["flops"] for p in parts.values())
-    cost["parts"] = parts
-    shares = " + ".join(f"{label} {_fmt(p['flops'])}" for label, p in parts.items())
-    cost["note"] = f"FLOPs per video (batch 1): {shares}; params include every part, trainable_params the model's"
+        return _unknown(f"n/a: {name}.cost_parts() failed ({type(err).__name__}: {err})")
+    if not declared:
+        return _unknown(f"n/a: {name} runs no network (cost_parts() is empty)")
+    bad = [label for label, part in declared.items() if not (isinstance(part, tuple) and isinstance(part[0], nn.Module))]
+    if bad:
+        return _unknown(f"n/a: {name}.cost_parts() entries {bad} are not (nn.Module, inputs) pairs")
+    params = {label: sum(p.numel() for p in m.parameters()) for label, (m, _) in declared.items()}
+    counted = [m for label, (m, _) in declared.items() if label == MAIN_PART] or [m for m, _ in declared.values()]
+    trainable = sum(p.numel() for m in counted for p in m.parameters() if p.requires_grad)
+    flops: dict[str, int] = {}
+    for label, (module, inputs) in declared.items():
+        try:
+            flops[label] = count_flops(module, inputs)
+        except Exception as err:
+            return _unknown(
+                f"FLOPs n/a: the forward pass of {label!r} on its cost_parts() inputs failed "
+                f"({type(err).__name__}: {err})",
+                sum(params.values()),
+                trainable,
+            )
+    cost = {"params": sum(params.values()), "trainable_params": trainable, "flops": sum(flops.values()), "note": SINGLE_NOTE}
+    if len(declared) > 1:
+        cost["parts"] = {label: {"params": params[label], "flops": flops[label]} for label in declared}
+        shares = " + ".join(f"{label} {_fmt(f)}" for label, f in flops.items())
+        cost["note"] = f"{SINGLE_NOTE}: {shares}; params include every part, trainable_params the {MAIN_PART}'s"
     return cost
 
 

@@ -86,7 +86,7 @@ def rows(metrics: Mapping[str, Any]) -> list[list[str]]:
         for pair, entry in m.get("results", {}).items():
             n = int(entry.get("n_tasks", 0))
             out.append(
-                [method, pair, str(n)]
+                [m.get("label", method), pair, str(n)]
                 + [_fmt_stat(*_stat(entry, k), n) for k in METRICS]
                 + [
                     f"{m.get('wall_seconds', 0):.1f}",

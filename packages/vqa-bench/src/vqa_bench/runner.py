@@ -3,9 +3,10 @@
 Everything a run produces goes through `RunStore` (see `vqa_bench.store` for the layout).
 The runner is resumable at task granularity: a finished task (split) is loaded, not redone;
 an unfinished one is redone, and the method's own `fit(..., resume=True)` may resume its
-training inside the task's work dir. Pretraining artifacts (saliency, ST-VQRL) live in a cache
-keyed by stage name + config hash, shared by all runs under the same `--cache`, so a second run
-never pretrains again.
+training inside the task's work dir. Pretraining artifacts (saliency, ST-VQRL) are built through
+`vqa_core.stages.ensure_stage` into `--cache` (default: the vqa-zoo cache root's `stages`),
+keyed by stage name + config hash + producer version and shared by every run and by a plain
+`Method.fit`, so a second run never pretrains again.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ VERSIONED_DISTRIBUTIONS = (
     "kornia",
     "open_clip_torch",
 )
-DONE_MARKER = ".complete"
 CHECKPOINT_FILE = "model.pt"
 
 
@@ -113,7 +113,9 @@ class BenchSettings:
 
     @property
     def pretrain_cache(self) -> Path:
-        return Path(self.cache_dir) if self.cache_dir else Path(self.out) / "_pretrain"
+        from vqa_core.stages import stage_root
+
+        return stage_root(self.cache_dir)
 
 
 # --------------------------------------------------------------------------- datasets
@@ -417,6 +419,10 @@ class BenchRunner:
         from vqa_core.metrics import aggregate
 
         entry = method_entry(results, aggregate, cost, chash, wall)
+        caveats = list(probe.caveats())
+        if caveats:  # ingredients that differ from the paper's, shown next to the name in tables
+            entry["caveats"] = caveats
+            entry["label"] = f"{name} [{', '.join(caveats)}]"
         entry["pretrain"] = {
             k: {kk: vv for kk, vv in v.items() if kk != "folder"} for k, v in pretrain.items()
         }
@@ -479,30 +485,12 @@ class BenchRunner:
     # -- pretraining ---------------------------------------------------------------------------
     def _pretrain(self, name: str, method: Any) -> dict[str, dict[str, Any]]:
         """Build (or reuse) every pretraining stage; {stage name: {key, folder, seconds, reused}}."""
+        from vqa_core.stages import ensure_stage
+
         out: dict[str, dict[str, Any]] = {}
         for stage in method.pretrain_stages():
-            folder = self.settings.pretrain_cache / stage.key
-            folder.mkdir(parents=True, exist_ok=True)
-            marker = folder / DONE_MARKER
-            with _folder_lock(folder):  # two runs sharing a cache build a stage once
-                if marker.is_file():
-                    info = _read_json(marker)
-                    out[stage.name] = {
-                        "key": stage.key,
-                        "folder": folder,
-                        "seconds": info.get("seconds", 0.0),
-                        "reused": True,
-                    }
-                    self.console.print(f"  {name}: pretraining stage {stage.name} reused from {folder}")
-                    continue
-                self.console.print(
-                    f"  {name}: building pretraining stage {stage.name} ({stage.key}) in {folder}"
-                )
-                t0 = time.perf_counter()
-                stage.build(folder)
-                seconds = time.perf_counter() - t0
-                write_json_atomic(marker, {"key": stage.key, "seconds": seconds, "method": name})
-            out[stage.name] = {"key": stage.key, "folder": folder, "seconds": seconds, "reused": False}
+            res = ensure_stage(stage, self.settings.pretrain_cache, log=lambda line: self.console.print(f"  {name}: {line}"))
+            out[stage.name] = {"key": res.key, "folder": res.folder, "seconds": res.seconds, "reused": res.reused}
         return out
 
     # -- one task ------------------------------------------------------------------------------
@@ -606,23 +594,6 @@ def logistic_curve(pred: np.ndarray, mos: np.ndarray) -> Callable[[np.ndarray], 
     except (ValueError, TypeError, VqaError):
         return None
     return None if params is None else (lambda x: logistic4(np.asarray(x, dtype=np.float64), *params))
-
-
-@contextlib.contextmanager
-def _folder_lock(folder: Path):
-    """An exclusive advisory lock on `<folder>.lock` beside it (released if the process dies);
-    beside, not inside, so a stage's build still gets an empty folder."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no cross-process lock, builds are still atomic per marker
-        yield
-        return
-    with open(folder.with_name(folder.name + ".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _run_key(run_info: Mapping[str, Any]) -> dict[str, Any]:

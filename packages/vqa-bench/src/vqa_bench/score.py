@@ -6,10 +6,8 @@ extension (DOVER's mp4-only walk silently found 0 videos in a folder of .avi); a
 not a decodable video is listed as skipped with the reason, never a crash.
 
 Scores are deterministic: the RNGs are re-seeded before every video, so the same video gets
-the same score in any order or run. Timing per video: a method that splits its work into
-`prepare(item)` (decode + preprocessing) and `score_prepared(inputs)` (the model) gets decode
-and model seconds reported separately; otherwise only the total is known and the decode
-column says "n/a".
+the same score in any order or run. Timing per video: every method's `score` reports decode
+(+ preprocessing) and model seconds separately (`vqa_core.method.ScoreReport`).
 """
 
 from __future__ import annotations
@@ -137,9 +135,6 @@ def score_videos(method: Any, videos: Sequence[tuple[Path, Any]], progress: bool
     from vqa_bench.runner import seed_everything
 
     rows: list[ScoreRow] = []
-    two_phase = callable(getattr(method, "prepare", None)) and callable(
-        getattr(method, "score_prepared", None)
-    )
     bar, tid = _progress(len(videos), progress)
     try:
         for path, info in videos:
@@ -156,16 +151,13 @@ def score_videos(method: Any, videos: Sequence[tuple[Path, Any]], progress: bool
             seed_everything(SCORE_SEED)
             t0 = time.perf_counter()
             try:
-                if two_phase:
-                    inputs = method.prepare(path)
-                    t1 = time.perf_counter()
-                    row.score = float(method.score_prepared(inputs))
-                    t2 = time.perf_counter()
-                    row.decode_s, row.model_s = t1 - t0, t2 - t1
+                report = method.score([path])
+                row.total_s = time.perf_counter() - t0
+                if report.errors[0] is not None:
+                    row.status, row.reason = "failed", _one_line(report.errors[0])
                 else:
-                    row.score = float(method.predict([path])[0])
-                    t2 = time.perf_counter()
-                row.total_s = t2 - t0
+                    row.score = float(report.scores[0])
+                    row.decode_s, row.model_s = float(report.decode_s[0]), float(report.model_s[0])
             except VqaError as err:
                 row.status, row.reason = "failed", _one_line(err)
             rows.append(row)

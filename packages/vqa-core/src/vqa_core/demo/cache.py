@@ -1,20 +1,7 @@
-"""Where the embedded demo data lives: an explicit folder, else $VQA_ZOO_CACHE, else ~/.cache/vqa-zoo."""
+"""Where the embedded demo data lives: the project's one cache root (see `vqa_core.cache`)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from vqa_core.cache import CACHE_ENV, cache_root
 
 __all__ = ["CACHE_ENV", "cache_root"]
-
-CACHE_ENV = "VQA_ZOO_CACHE"
-
-
-def cache_root(root: str | Path | None = None) -> Path:
-    """The folder that holds `demo/` and `demo-saliency/` (not created here)."""
-    if root is not None:
-        return Path(root).expanduser()
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "vqa-zoo"

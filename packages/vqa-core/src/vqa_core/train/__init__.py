@@ -33,7 +33,15 @@ from vqa_core.train.distributed import (
     gather_indexed_outputs,
     init_distributed,
 )
-from vqa_core.train.inference import IndexedDataset, JobsDataset, predict_dataset
+from vqa_core.train.inference import (
+    DatasetScores,
+    IndexedDataset,
+    ItemFailure,
+    JobsDataset,
+    available_cpus,
+    predict_dataset,
+    score_dataset,
+)
 from vqa_core.train.rng import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from vqa_core.train.schedule import build_scheduler, lr_factor
 from vqa_core.train.task import TrainTask, move_to_device, quality_validation_metrics
@@ -41,14 +49,17 @@ from vqa_core.train.train_config import TrainConfig
 from vqa_core.train.trainer import FitResult, Trainer, build_optimizer
 
 __all__ = [
+    "DatasetScores",
     "DistInfo",
     "FitResult",
     "IndexedDataset",
+    "ItemFailure",
     "JobsDataset",
     "TrainConfig",
     "TrainTask",
     "Trainer",
     "all_gather_objects",
+    "available_cpus",
     "barrier",
     "build_optimizer",
     "build_scheduler",
@@ -66,5 +77,6 @@ __all__ = [
     "quality_validation_metrics",
     "restore_rng_state",
     "save_checkpoint",
+    "score_dataset",
     "seed_everything",
 ]
