@@ -86,7 +86,10 @@ def make_video(
             stream.codec_context.time_base = clock
         for i in range(num_frames):
             rgb = frames[i] if frames is not None else synthetic_frame(i, num_frames, height, width, seed)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=pix_fmt)
+            # single-threaded swscale: FFmpeg's threaded conversion is not deterministic (see
+            # vqa_core.video.resize.SWSCALE_THREADS)
+            rgb_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame = rgb_frame.reformat(format=pix_fmt, threads=1)
             if timestamps is not None:
                 frame.pts, frame.time_base = round(timestamps[i] / clock), clock
             for packet in stream.encode(frame):
