@@ -19,7 +19,7 @@ def _method(cls=DagrMethod, num_frames: int = 4, **saliency):
     cfg = replace(cfg, model=replace(cfg.model, pretrained=False))
     method = cls(cfg, device="cpu")
     torch.manual_seed(0)
-    method.model = method._new_model().eval()
+    method.model = method.new_network().eval()
     return method
 
 
@@ -40,9 +40,13 @@ def test_cost_covers_the_network_and_the_saliency_model(cls):
     cost = model_cost(method)
     parts = cost["parts"]
     assert set(parts) == {"model", "saliency model"}
-    assert parts["model"]["flops"] == count_flops(method.model, method.example_input()) > 0
+    net, inputs = method.cost_parts()["model"]
+    assert net is method.model
+    frames, maps = inputs
     d = method.config.data
-    sal = method.saliency_model or method.extra_costs()["saliency model"][0]
+    assert frames.shape == (1, d.num_frames, 3, d.height, d.width) and maps.shape == (1, d.num_frames, d.height, d.width)
+    assert parts["model"]["flops"] == count_flops(method.model, inputs) > 0
+    sal = method.saliency_model or method.cost_parts()["saliency model"][0]
     clip = torch.rand(d.num_frames, d.height, d.width, 3)
     assert parts["saliency model"]["flops"] == count_flops(_PredictMaps(sal), clip) > 0
     assert cost["flops"] == parts["model"]["flops"] + parts["saliency model"]["flops"]
@@ -51,7 +55,7 @@ def test_cost_covers_the_network_and_the_saliency_model(cls):
 
 def test_saliency_flops_follow_the_windows():
     def saliency_flops(num_frames: int) -> int:
-        return count_flops(*_method(num_frames=num_frames).extra_costs()["saliency model"])
+        return count_flops(*_method(num_frames=num_frames).cost_parts()["saliency model"])
 
     assert saliency_flops(8) == 2 * saliency_flops(4)  # the tiny UNet3D's clip_len is 4: 1 window, then 2
 
@@ -59,3 +63,19 @@ def test_saliency_flops_follow_the_windows():
 def test_saliency_off_has_no_extra_part():
     cost = model_cost(_method(enabled=False))
     assert "parts" not in cost and cost["flops"] > 0 and cost["note"] == "FLOPs per video (batch 1)"
+
+
+def test_an_unfitted_method_counts_its_architecture():
+    """FLOPs depend on the architecture only: before fit the untrained network is counted."""
+    cfg = preset("dagr", "tiny")
+    cost = model_cost(DagrMethod(replace(cfg, model=replace(cfg.model, pretrained=False)), device="cpu"))
+    assert cost["flops"] == model_cost(_method(num_frames=cfg.data.num_frames))["flops"] > 0
+
+
+def test_caveats_name_a_random_trunk():
+    cfg = preset("dagr", "tiny")
+    assert DagrMethod(cfg, device="cpu").caveats() == ["random-init trunk"]
+    frozen = replace(cfg, fit=replace(cfg.fit, freeze_backbone=True))
+    assert DagrMethod(frozen, device="cpu").caveats() == ["frozen random trunk"]
+    imagenet = replace(cfg, model=replace(cfg.model, pretrained=True))
+    assert DagrMethod(imagenet, device="cpu").caveats() == []

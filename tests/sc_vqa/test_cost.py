@@ -18,7 +18,7 @@ def _method(num_frames: int = 4, **saliency) -> ScMethod:
     cfg = replace(cfg, data=replace(cfg.data, num_frames=num_frames), saliency=replace(cfg.saliency, **saliency))
     method = ScMethod(cfg, device="cpu")
     torch.manual_seed(0)
-    method.model = method._new_model().eval()
+    method.model = method.new_network().eval()
     return method
 
 
@@ -60,7 +60,7 @@ def test_doubling_the_frames_doubles_the_per_frame_work():
     sal_short = cost_short["parts"]["saliency model"]["flops"]
     assert cost_long["parts"]["saliency model"]["flops"] == 2 * sal_short
     # 5 frames pad to 2 windows, as predict_maps pads the last one
-    assert count_flops(*_method(num_frames=5).extra_costs()["saliency model"]) == 2 * sal_short
+    assert count_flops(*_method(num_frames=5).cost_parts()["saliency model"]) == 2 * sal_short
 
 
 def test_saliency_model_counted_is_what_predict_maps_runs():

@@ -22,7 +22,7 @@ def _method(kind: str, test_clips: int = 1, **changes):
     torch.manual_seed(0)
     method.model = method._new_model(pretrained=False).eval()
     if method.model.kind == "niqe" and method.model.auxiliary is not None:
-        clips, _ = method.example_input()
+        clips, _ = method.cost_parts()["model"][1]
         method.model.auxiliary.fit_reference(torch.randn(3, *clips.shape[2:]))
     return method
 
@@ -34,7 +34,7 @@ def test_example_input_is_what_the_test_views_give(kind):
     t = cfg.sampling.test_clips * cfg.sampling.clip_len
     video = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (t, 72, 96, 3), dtype=np.uint8))
     views = make_views(cfg, False, clip_input_size(cfg))(video, seed=0)
-    clips, frames = method.example_input()
+    clips, frames = method.cost_parts()["model"][1]
     assert clips.shape == (1, *views["clips"].shape)
     if kind == "qasa":
         assert frames.shape == (1, *views["frames"].shape)
@@ -47,7 +47,7 @@ def test_ssl_counts_both_trunks_and_the_gaussian_fit():
     cost = model_cost(method)
     assert isinstance(cost["flops"], int) and cost["flops"] > 0
     model = method.model
-    clips, _ = method.example_input()
+    clips, _ = method.cost_parts()["model"][1]
     flat = clips.flatten(0, 1)
     tokens = model.auxiliary.tokens(flat)
     n, c = tokens.shape[0] * tokens.shape[1], tokens.shape[2]
@@ -66,7 +66,7 @@ def test_qasa_counts_the_clip_image_tower_on_every_frame():
     f1, f2 = model_cost(one)["flops"], model_cost(two)["flops"]
     assert isinstance(f1, int) and f1 > 0
     aux = one.model.auxiliary
-    clips, frames = one.example_input()
+    clips, frames = one.cost_parts()["model"][1]
     tower = count_flops(aux.clip.visual, frames[0])
     assert tower > 0
     prompts = 2 * aux.text_embeddings.shape[0] * aux.text_embeddings.shape[1]  # embedding x prompt matrix
@@ -83,10 +83,11 @@ def test_supervised_baseline_counts_the_primary_alone():
         combine=replace(cfg.combine, mode="primary"),
     )
     assert method.model.auxiliary is None
-    clips, _ = method.example_input()
+    clips, _ = method.cost_parts()["model"][1]
     assert model_cost(method)["flops"] == count_flops(method.model.primary, clips[0]) > 0
 
 
 def test_unfitted_method_says_why():
     method = SslMethod("tiny", device="cpu")
-    assert model_cost(method)["flops"] is None
+    cost = model_cost(method)
+    assert cost["flops"] is None and "call fit()" in cost["note"]

@@ -231,3 +231,38 @@ def test_methods_run_separately_into_one_folder_share_the_table(tmp_path, toy_ma
         assert sorted(other_seed["methods"]) == ["toy-other"]  # different splits: not mixed in
     finally:
         METHODS.unregister("toy-other")
+
+
+def test_a_stage_built_by_the_runner_is_reused_by_a_plain_fit(tmp_path, toy_manifest, toy_method):
+    run(settings(tmp_path, splits=1), toy_manifest)
+    assert toy_method.stage_builds == 1
+    method = toy_method("small", device="cpu")  # no runner: what a plain fit does
+    [stage] = method.ensure_pretrained()
+    assert stage.reused and toy_method.stage_builds == 1 and method.stage_folder == stage.folder
+
+
+def test_the_cache_option_holds_the_stages(tmp_path, toy_manifest, toy_method):
+    metrics = run(settings(tmp_path, splits=1, cache_dir=tmp_path / "mine"), toy_manifest)
+    key = metrics["methods"]["toy-ridge"]["pretrain"]["stats"]["key"]
+    assert (tmp_path / "mine" / key / ".complete").is_file()
+
+
+def test_caveats_label_the_method_in_metrics_and_tables(tmp_path, toy_manifest, toy_method):
+    from vqa_core.method import METHODS
+
+    class Caveated(toy_method):
+        name = "toy-caveat"
+
+        def caveats(self) -> list[str]:
+            return ["frozen random trunk"]
+
+    METHODS.register("toy-caveat", Caveated)
+    try:
+        metrics = run(settings(tmp_path, methods=["toy-caveat", "toy-ridge"], splits=1), toy_manifest)
+    finally:
+        METHODS.unregister("toy-caveat")
+    entry = metrics["methods"]["toy-caveat"]  # results stay keyed by the method name
+    assert entry["caveats"] == ["frozen random trunk"] and entry["label"] == "toy-caveat [frozen random trunk]"
+    assert "caveats" not in metrics["methods"]["toy-ridge"]
+    table = (tmp_path / "runs" / "toy-intra-small" / "results.md").read_text()
+    assert "| toy-caveat [frozen random trunk] | toy -> toy |" in table and "| toy-ridge | toy -> toy |" in table

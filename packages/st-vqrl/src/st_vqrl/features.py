@@ -28,20 +28,14 @@ from torch import nn
 from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
-from vqa_core.cache import cache_dir
 from vqa_core.errors import VideoDecodeError
 from vqa_core.train import score_dataset
 
-__all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "default_cache_dir", "extract_tokens", "token_scores", "weights_hash"]
+__all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "extract_tokens", "token_scores", "weights_hash"]
 
 #: Version of the code that computes cached tokens (clip sampling, normalisation, the forward):
 #: bump it when that code's output changes, so no cache serves tokens of the older code.
 TOKENS_VERSION = 1
-
-
-def default_cache_dir() -> Path:
-    """The token cache: `st-vqrl` in the vqa-zoo cache root (`vqa_core.cache.cache_dir`)."""
-    return cache_dir("st-vqrl")
 
 
 def weights_hash(*modules: nn.Module) -> str:

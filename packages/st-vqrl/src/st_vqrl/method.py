@@ -29,10 +29,11 @@ import torch
 
 from st_vqrl.config import StVqrlConfig
 from st_vqrl.data import video_files
-from st_vqrl.features import TokenScores, default_cache_dir, extract_tokens, token_scores
+from st_vqrl.features import TokenScores, extract_tokens, token_scores
 from st_vqrl.model import FragmentSwin3d, ProjectionHead
 from st_vqrl.pretrain import ARTIFACT, build_net, load_pretrained
 from st_vqrl.stage import STVQRL_STAGE, stage_config, stvqrl_stage
+from vqa_core.cache import cache_dir as named_cache_dir
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError, VqaError
@@ -69,7 +70,7 @@ class StVqrlMethod(Method):
     ) -> None:
         super().__init__(config, device)
         self.cache_dir: Path | None = Path(cache_dir) if cache_dir else (
-            default_cache_dir() if self.config.eval.cache_features else None
+            named_cache_dir("st-vqrl") if self.config.eval.cache_features else None
         )
         self.pretrained_artifact: Path | None = None
         self.backbone: FragmentSwin3d | None = None

@@ -1,4 +1,4 @@
-"""saliency_core.stage and guided_clips: the plumbing STR/DAGR-VQA and SC-VQA share, tested once."""
+"""saliency_core's stage, guided clips and SaliencyGuidedMethod: the plumbing STR/DAGR-VQA and SC-VQA share."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from saliency_core.config import load_config as load_saliency_config
-from saliency_core.guided_clips import GuidedClipDataset
-from saliency_core.stage import SALIENCY_STAGE, SaliencyStageConfig, SaliencyStageMixin, clip_indices
+from saliency_core.guided_clips import GuidedClipDataset, clip_indices
+from saliency_core.guided_method import SaliencyGuidedMethod
+from saliency_core.stage import SALIENCY_STAGE, SALIENCY_STAGE_VERSION, SaliencyStageConfig
 from vqa_core.config import config_hash, config_to_dict
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
-from vqa_core.method import Method
 from vqa_core.testing import make_video
 
 
@@ -43,26 +43,36 @@ class _Config:
     data: _Data = field(default_factory=_Data)
 
 
-class _GuidedMethod(SaliencyStageMixin, Method):
-    """The smallest method on the mixin: enough to exercise the shared plumbing without a network."""
+class _GuidedMethod(SaliencyGuidedMethod):
+    """The smallest method on the base class: enough to exercise the shared plumbing without a network."""
 
     name = "guided-test"
     config_class = _Config
 
     def __init__(self, config=None, device="cpu"):
         super().__init__(config, device)
-        self.model = None
-        self.saliency_model = None
-        self.saliency_checkpoint = None
+
+    def new_network(self, pretrained=None):
+        raise AssertionError("not needed by these tests")
+
+    def scoring_dataset(self, items, indices):
+        raise AssertionError("not needed by these tests")
 
     def fit(self, train, val, work_dir, *, resume=True, progress=True):
-        raise NotImplementedError
+        raise AssertionError("not needed by these tests")
 
-    def state_dict(self):
-        return {}
 
-    def load_state_dict(self, state):
-        pass
+def test_the_hooks_are_declared_abstract():
+    class Incomplete(SaliencyGuidedMethod):
+        name = "incomplete"
+        config_class = _Config
+
+        def fit(self, train, val, work_dir, *, resume=True, progress=True):
+            return {}
+
+    with pytest.raises(TypeError, match="new_network"):
+        Incomplete()
+    assert {"new_network", "scoring_dataset", "fit"} <= SaliencyGuidedMethod.__abstractmethods__
 
 
 def _item(path: Path, mos: float, **extra) -> ManifestItem:
@@ -79,8 +89,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[ManifestItem]:
 
 
 def test_stage_key_is_the_hash_of_the_same_class_name_and_fields():
-    """Moving SaliencyStageConfig into saliency-core must not move cached stages: the key is
-    sha256 of {"class": "SaliencyStageConfig", "config": fields}, computed here by hand."""
+    """The stage config's hash is sha256 of {"class": "SaliencyStageConfig", "config": fields},
+    computed here by hand; the key adds the producer version (`SALIENCY_STAGE_VERSION`)."""
     cfg = load_saliency_config("tiny")
     stage = SaliencyStageConfig(saliency=cfg, dataset="demo-saliency", data_root=None)
     payload = {
@@ -92,7 +102,8 @@ def test_stage_key_is_the_hash_of_the_same_class_name_and_fields():
 
     [built] = _GuidedMethod().pretrain_stages()
     assert built.name == SALIENCY_STAGE and built.config == stage
-    assert built.key == f"saliency-{config_hash(stage)}"
+    assert built.version == SALIENCY_STAGE_VERSION
+    assert built.key == f"saliency-{config_hash({'config': config_hash(stage), 'version': SALIENCY_STAGE_VERSION})}"
 
 
 def test_no_stage_without_saliency_or_with_a_checkpoint(tmp_path):
@@ -115,9 +126,9 @@ def test_a_missing_checkpoint_is_named(tmp_path):
     method = _GuidedMethod(_Config(saliency=_Saliency(checkpoint=str(tmp_path / "nope.pt"))))
     method.saliency_checkpoint = tmp_path / "nope.pt"
     with pytest.raises(VqaError, match=r"nope\.pt does not exist"):
-        method._ensure_saliency_model(None)
+        method._ensure_saliency_model(build=False)
     with pytest.raises(VqaError, match="no saliency model is available"):
-        _GuidedMethod()._ensure_saliency_model(None)
+        _GuidedMethod()._ensure_saliency_model(build=False)
 
 
 def test_clip_indices_are_linspace_and_trust_a_stored_frame_count(clips, tmp_path):
