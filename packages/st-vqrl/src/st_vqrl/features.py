@@ -28,10 +28,9 @@ from torch import nn
 from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
-from vqa_core.errors import VideoDecodeError
 from vqa_core.train import score_dataset
 
-__all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "extract_tokens", "token_scores", "weights_hash"]
+__all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "token_scores", "weights_hash"]
 
 #: Version of the code that computes cached tokens (clip sampling, normalisation, the forward):
 #: bump it when that code's output changes, so no cache serves tokens of the older code.
@@ -129,7 +128,8 @@ def token_scores(
 ) -> TokenScores:
     """Token sets of `videos` in order, with timings; computed for the ones not cached
     (`cache_dir=None`: no cache). A cached video's decode seconds are the cache read, its
-    model seconds 0. A video that cannot be read gets None and its reason."""
+    model seconds 0. A video that cannot be read gets None and its reason. Each entry:
+    "tokens" (num_clips * T' * H' * W', C) and "projected" (same count, D)."""
     videos = [Path(v) for v in videos]
     n = len(videos)
     model = _Extractor(backbone, projection).to(device).eval()
@@ -176,32 +176,6 @@ def token_scores(
         if row is not None:
             entries[i] = {key: torch.from_numpy(np.ascontiguousarray(v)).float() for key, v in row.items()}
     return TokenScores(entries, decode_s, model_s, errors)
-
-
-def extract_tokens(
-    backbone: nn.Module,
-    projection: nn.Module,
-    videos: Sequence[str | Path],
-    clip: ClipConfig,
-    num_clips: int,
-    *,
-    cache_dir: str | Path | None,
-    device: torch.device,
-    batch_size: int = 2,
-    progress: bool = False,
-    description: str = "st-vqrl: tokens",
-) -> list[dict[str, torch.Tensor]]:
-    """Token sets of `videos` in order (see `token_scores`); a video that cannot be read raises
-    `VideoDecodeError` naming it. Each entry: "tokens" (num_clips * T' * H' * W', C) and
-    "projected" (same count, D)."""
-    result = token_scores(
-        backbone, projection, videos, clip, num_clips, cache_dir=cache_dir, device=device,
-        batch_size=batch_size, progress=progress, description=description,
-    )  # fmt: skip
-    failed = [e for e in result.errors if e is not None]
-    if failed:
-        raise VideoDecodeError(f"{description}: {failed[0]}")
-    return [e for e in result.entries if e is not None]
 
 
 class _Jobs(torch.utils.data.Dataset):

@@ -29,14 +29,14 @@ import torch
 
 from st_vqrl.config import StVqrlConfig
 from st_vqrl.data import video_files
-from st_vqrl.features import TokenScores, extract_tokens, token_scores
+from st_vqrl.features import TokenScores, token_scores
 from st_vqrl.model import FragmentSwin3d, ProjectionHead
 from st_vqrl.pretrain import ARTIFACT, build_net, load_pretrained
 from st_vqrl.stage import STVQRL_STAGE, stage_config, stvqrl_stage
 from vqa_core.cache import cache_dir as named_cache_dir
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import ConfigError, DatasetError, VqaError
+from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError, VqaError
 from vqa_core.losses import fit_gaussian, gaussian_distance
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
 from vqa_core.train import init_distributed
@@ -139,9 +139,9 @@ class StVqrlMethod(Method):
         self.projection = projection.to(self.device).eval()
 
     # -- features ---------------------------------------------------------------------------
-    def _tokens(self, paths: Sequence[Path], progress: bool, what: str) -> list[dict[str, torch.Tensor]]:
+    def _timed_tokens(self, paths: Sequence[Path], progress: bool, what: str = "scoring") -> TokenScores:
         assert self.backbone is not None and self.projection is not None
-        return extract_tokens(
+        return token_scores(
             self.backbone,
             self.projection,
             paths,
@@ -154,20 +154,13 @@ class StVqrlMethod(Method):
             description=f"stvqrl: {what}",
         )
 
-    def _timed_tokens(self, paths: Sequence[Path], progress: bool) -> TokenScores:
-        assert self.backbone is not None and self.projection is not None
-        return token_scores(
-            self.backbone,
-            self.projection,
-            paths,
-            self.config.clip,
-            self.config.eval.num_clips,
-            cache_dir=self.cache_dir,
-            device=self.device,
-            batch_size=self.config.eval.batch_size,
-            progress=progress,
-            description="stvqrl: scoring",
-        )
+    def _tokens(self, paths: Sequence[Path], progress: bool, what: str) -> list[dict[str, torch.Tensor]]:
+        """Token sets of videos that must all be readable (fit's decodable train/val, references)."""
+        result = self._timed_tokens(paths, progress, what)
+        failed = [e for e in result.errors if e is not None]
+        if failed:
+            raise VideoDecodeError(f"stvqrl: {what}: {failed[0]}")
+        return [e for e in result.entries if e is not None]
 
     @staticmethod
     def _pooled(entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:

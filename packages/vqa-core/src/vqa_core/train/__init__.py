@@ -19,8 +19,10 @@ result = Trainer(QualityTask(), load_config(TrainConfig, "train.yaml"), work_dir
 result.best_epoch, result.metrics, trainer.model  # model holds the selected (best-on-val) weights
 ```
 
-The same script runs under `torchrun --nproc_per_node N`; `predict_dataset` scores a dataset
-with the same sharding and gathering (call it on every rank).
+The same script runs under `torchrun --nproc_per_node N`; `predict_dataset` runs a dataset
+with the same sharding and gathering (call it on every rank), and `score_dataset` does the
+same for a method's `score`: undecodable videos become error records, and every item gets its
+decode and model seconds.
 """
 
 from vqa_core.train.checkpoint import load_checkpoint, load_model_weights, save_checkpoint

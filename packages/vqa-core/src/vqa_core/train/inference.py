@@ -99,19 +99,7 @@ def predict_dataset(
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = torch.device(device)
     move = move_batch or move_to_device
-    sampler = DistributedSampler(
-        IndexedDataset(dataset), num_replicas=info.world_size, rank=info.rank, shuffle=False, drop_last=False
-    )
-    loader = DataLoader(
-        IndexedDataset(dataset),
-        batch_size=batch_size,
-        sampler=sampler,
-        num_workers=num_workers,
-        collate_fn=IndexedCollate(collate_fn),
-        worker_init_fn=seed_worker,
-        generator=torch.Generator().manual_seed(0),
-        pin_memory=device.type == "cuda",
-    )
+    loader = _shard_loader(IndexedDataset(dataset), IndexedCollate(collate_fn), batch_size, num_workers, device)
     was_training = model.training
     model.eval()
     chunks: dict[str, list[np.ndarray]] = {}
@@ -136,6 +124,24 @@ def predict_dataset(
     if not local:
         local = {"index": np.zeros((0,), dtype=np.int64)}
     return gather_indexed_outputs(local)
+
+
+def _shard_loader(
+    dataset: Dataset, collate: Callable[[list[Any]], Any], batch_size: int, num_workers: int, device: torch.device
+) -> DataLoader:
+    """This rank's share of `dataset`, in order (DistributedSampler pads the last shard)."""
+    info = dist_info()
+    sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank, shuffle=False, drop_last=False)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=collate,
+        worker_init_fn=seed_worker,
+        generator=torch.Generator().manual_seed(0),
+        pin_memory=device.type == "cuda",
+    )
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -246,18 +252,8 @@ def score_dataset(
     device = torch.device(device)
     move = move_batch or move_to_device
     timed = TimedItems(dataset, names)
-    sampler = DistributedSampler(timed, num_replicas=info.world_size, rank=info.rank, shuffle=False, drop_last=False)
     workers = max(0, min(int(num_workers), available_cpus()))
-    loader = DataLoader(
-        timed,
-        batch_size=batch_size,
-        sampler=sampler,
-        num_workers=workers,
-        collate_fn=TimedCollate(collate_fn),
-        worker_init_fn=seed_worker,
-        generator=torch.Generator().manual_seed(0),
-        pin_memory=device.type == "cuda",
-    )
+    loader = _shard_loader(timed, TimedCollate(collate_fn), batch_size, workers, device)
     local: list[tuple[int, Any, float, float, str | None]] = []
     with make_progress(progress and info.is_main, transient=True) as bar:
         task_id = bar.add_task(description, total=len(loader))
