@@ -266,3 +266,14 @@ def test_caveats_label_the_method_in_metrics_and_tables(tmp_path, toy_manifest, 
     assert "caveats" not in metrics["methods"]["toy-ridge"]
     table = (tmp_path / "runs" / "toy-intra-small" / "results.md").read_text()
     assert "| toy-caveat [frozen random trunk] | toy -> toy |" in table and "| toy-ridge | toy -> toy |" in table
+
+
+def test_the_terminal_table_shows_the_caveat_label():
+    from rich.console import Console
+
+    from vqa_bench.report import rich_table
+
+    metrics = {"methods": {"qasa": {"label": "qasa [CLIP random]", "results": {"d -> d": {"n_tasks": 1}}}}}
+    console = Console(width=200, record=True)
+    console.print(rich_table(metrics))
+    assert "qasa [CLIP random]" in console.export_text()

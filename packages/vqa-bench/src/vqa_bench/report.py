@@ -137,6 +137,7 @@ def markdown_table(metrics: Mapping[str, Any]) -> str:
 
 def rich_table(metrics: Mapping[str, Any]):
     """A rich Table of the same rows as the markdown table, for the terminal."""
+    from rich.markup import escape
     from rich.table import Table
 
     run = metrics.get("run", {})
@@ -146,5 +147,5 @@ def rich_table(metrics: Mapping[str, Any]):
     for i, h in enumerate(HEADER):
         table.add_column(h, justify="left" if i < 2 else "right", no_wrap=i < 2)
     for r in rows(metrics):
-        table.add_row(*r)
+        table.add_row(*map(escape, r))  # a caveat label "qasa [CLIP random]" is text, not markup
     return table
