@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from vqa_core.atomic import atomic_write_text
 from vqa_core.errors import ConfigError
 
 __all__ = [
@@ -98,15 +99,10 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 def dump_config(cfg: Any, path: str | Path) -> Path:
     """Write `cfg` as YAML that `load_config(type(cfg), path)` reads back to an equal config."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = f"# {type(cfg).__module__}.{type(cfg).__qualname__}\n" + yaml.safe_dump(
         config_to_dict(cfg), sort_keys=False, default_flow_style=False
     )
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def config_hash(cfg: Any, length: int = 16) -> str:

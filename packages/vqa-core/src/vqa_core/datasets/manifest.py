@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from vqa_core.atomic import atomic_open
 from vqa_core.errors import DatasetError
 
 BASE_COLUMNS = ("video_id", "path", "mos", "split")
@@ -155,8 +156,7 @@ def write_manifest_csv(items: Iterable[ManifestItem], path: str | Path) -> Path:
     items = list(items)
     base = path.resolve().parent
     extra_keys = sorted({k for item in items for k in item.extra} - set(BASE_COLUMNS))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([*BASE_COLUMNS, *extra_keys])
         for item in items:
