@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from vqa_core.datasets.manifest import Manifest, ManifestItem, check_unique_ids
-from vqa_core.datasets.readers import FORMATS, LabelTable, read_label_file
+from vqa_core.datasets.readers import FORMATS, LabelTable, non_finite_mos, read_label_file
 from vqa_core.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -403,8 +403,8 @@ def _rows_of(desc: DatasetDescriptor, part: DescriptorPart, lf: LabelFile, table
                 raise DatasetError(
                     f"{where}: row {lineno} ({video_id}): MOS {row.get(mos_col)!r} is not a number"
                 ) from None
-            if math.isnan(mos):
-                raise DatasetError(f"{where}: row {lineno} ({video_id}) has no MOS")
+            if not math.isfinite(mos):
+                raise non_finite_mos(table, lineno - 1, video_id, row.get(mos_col), f"dataset {desc.name!r}")
         split = part.split
         if split_col is not None:
             raw = str(row.get(split_col, "")).strip().lower()

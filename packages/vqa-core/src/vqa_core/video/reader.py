@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -46,7 +47,16 @@ import av
 import numpy as np
 
 from vqa_core.errors import VideoDecodeError
-from vqa_core.video.container import StreamTiming, check_file, describe_error, open_video, stream_timing
+from vqa_core.video.container import (
+    StreamTiming,
+    check_file,
+    check_frame_size,
+    declared_frames,
+    describe_error,
+    open_video,
+    stream_timing,
+)
+from vqa_core.video.info import ShortVideoWarning
 from vqa_core.video.raw import RawFormat, read_raw_clip
 from vqa_core.video.resize import SWSCALE_THREADS, Resize, displayed_size, quarter_turns, rotate_for_display
 
@@ -83,12 +93,14 @@ def read_clip(
     - Display rotation (the display-matrix side data phones write) is applied, so H x W is the
       size a viewer sees; `size` is given in that orientation too.
     - An index past the end returns the last decodable frame; an undecodable or missing frame
-      is replaced by the nearest decodable one. Negative indices raise `ValueError`; empty
+      is replaced by the nearest decodable one. When the container declares frames past the
+      last decodable one (a truncated file), a `ShortVideoWarning` says so; `probe` reports the
+      frames that really decode (`VideoInfo.num_frames`, `.note`). Negative indices raise `ValueError`; empty
       `indices` return an array of shape `(0, H, W, 3)` (the file is still opened and checked).
     - `raw=RawFormat(width, height, pix_fmt, fps)` reads a headerless .yuv file by byte offsets.
 
-    Raises `VideoDecodeError` (naming the file and the cause) when the file cannot be opened or
-    holds no decodable video frame.
+    Raises `VideoDecodeError` (naming the file and the cause) when the file cannot be opened,
+    holds no decodable video frame, is a still image, or is smaller than `MIN_SIDE` pixels.
     """
     resize = Resize(size=size, short_side=short_side, interpolation=interpolation)
     wanted = _as_indices(path, indices)
@@ -369,6 +381,7 @@ class _ClipDecoder:
                         raise VideoDecodeError(f"{self.path}: lost the stream after seeking (target {targets[i]})")
                     raise self._nothing_decodable()
                 last_x, last_frame = prev
+                self._warn_if_short(round(last_x))
                 for t in targets[i:]:
                     self._check_skip_guard(t, last_x)
                     if converted is None or converted[0] != last_x:
@@ -376,6 +389,18 @@ class _ClipDecoder:
                     out[t] = converted[1]
                 i = n
         return out
+
+    def _warn_if_short(self, last: int) -> None:
+        """Targets past the last decodable frame get that frame (documented); say so when the
+        container declares frames beyond it, i.e. the file is truncated or damaged."""
+        declared, slack = declared_frames(self.stream, float(self.timing.fps))
+        if declared and last + 1 < declared - slack:
+            warnings.warn(
+                f"{self.path}: the container declares {declared} frames but decoding stops after frame {last} "
+                "(a truncated or damaged file); the last decodable frame stands in for the missing ones",
+                ShortVideoWarning,
+                stacklevel=4,
+            )
 
     def _nothing_decodable(self) -> VideoDecodeError:
         why = f"{self._errors} packets failed to decode" if self._errors else "the stream is empty or truncated"
@@ -508,6 +533,7 @@ class _ClipDecoder:
     def _learn_geometry(self, frame: av.VideoFrame) -> None:
         self._rotation = float(frame.rotation or 0)
         shown = displayed_size(frame.height, frame.width, self._rotation)
+        check_frame_size(self.path, width=shown[1], height=shown[0])
         self.output_hw = self.resize.output_size(*shown)
         self._geometry_known = True
 
