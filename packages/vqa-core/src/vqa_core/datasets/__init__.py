@@ -3,8 +3,10 @@
 `build_manifest(name, data_root)` reads a dataset's official label file as described by
 `data_manifests/<name>.yaml`; `make_splits(manifest)` gives the protocol's splits (official,
 or 10 seeded 80/20 train/test splits with a validation part carved from train);
-`MosScaler.fit(train_items)` normalises MOS from the train part only; `VideoDataset` decodes
-sampled frames in DataLoader workers and reports undecodable videos instead of crashing.
+`MosScaler.fit(train_items)` normalises MOS from the train part only; `check_videos(items)`
+probes every video once (cached on disk) and sorts out the ones that cannot be used;
+`VideoDataset` decodes sampled frames in DataLoader workers and reports undecodable videos
+instead of crashing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from vqa_core.lazy import lazy_exports
 
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
+    "VideoCheck": "vqa_core.datasets.check",
+    "check_videos": "vqa_core.datasets.check",
     "DatasetDescriptor": "vqa_core.datasets.descriptor",
     "DescriptorPart": "vqa_core.datasets.descriptor",
     "LabelFile": "vqa_core.datasets.descriptor",
@@ -23,6 +27,7 @@ _LAZY = {
     "load_descriptor": "vqa_core.datasets.descriptor",
     "Manifest": "vqa_core.datasets.manifest",
     "ManifestItem": "vqa_core.datasets.manifest",
+    "raw_format_of": "vqa_core.datasets.manifest",
     "read_manifest_csv": "vqa_core.datasets.manifest",
     "saliency_paths": "vqa_core.datasets.manifest",
     "write_manifest_csv": "vqa_core.datasets.manifest",

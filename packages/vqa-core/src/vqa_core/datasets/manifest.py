@@ -274,3 +274,23 @@ def read_manifest_csv(path: str | Path) -> list[ManifestItem]:
 
 def with_split(item: ManifestItem, split: str) -> ManifestItem:
     return replace(item, split=split)
+
+
+def raw_format_of(item: ManifestItem) -> Any:
+    """The `vqa_core.video.RawFormat` of a headerless .yuv item (from its `raw_*` extra fields,
+    set by descriptors with a `raw_format`), or None for an ordinary container."""
+    if "raw_width" not in item.extra:
+        return None
+    from vqa_core.video import RawFormat
+
+    try:
+        return RawFormat(
+            width=int(item.extra["raw_width"]),
+            height=int(item.extra["raw_height"]),
+            pix_fmt=str(item.extra.get("raw_pix_fmt") or "yuv420p"),
+            fps=float(item.extra.get("raw_fps") or 25.0),
+        )
+    except (KeyError, ValueError, TypeError) as err:
+        raise DatasetError(
+            f"item {item.video_id!r} ({item.path}): bad raw video geometry {dict(item.extra)}: {err}"
+        ) from err
