@@ -67,14 +67,30 @@ def test_reading_past_the_decodable_end_warns(tmp_path: Path) -> None:
     assert ids[0] == 0 and ids[1] < N - 1  # the last decodable frame stands in, as documented
 
 
-def test_sound_files_raise_no_warning(tmp_path: Path) -> None:
-    for suffix in ("mp4", "mkv"):
-        path = make_video(tmp_path / f"ok.{suffix}", num_frames=24)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            info = probe(path)
-            read_clip(path, [0, 23, 100])  # past the end is documented, not a damaged file
-        assert info.note == "" and info.frames_declared == 24
+@pytest.mark.parametrize(
+    "timestamps",
+    [None, [2.0 + i / 25 for i in range(24)], [0.0, 0.04, 0.5, 0.54, 0.58, *(0.6 + 0.1 * k for k in range(19))]],
+    ids=["cfr", "late-start", "vfr"],
+)
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
+def test_sound_files_raise_no_warning(tmp_path: Path, suffix: str, timestamps: list[float] | None) -> None:
+    path = make_video(tmp_path / f"ok.{suffix}", num_frames=24, timestamps=timestamps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = probe(path)
+        read_clip(path, [0, 10, 23, 100])  # past the end is documented, not a damaged file
+    assert info.note == "" and info.num_frames == 24
+    assert info.frames_declared == (24 if suffix == "mp4" else 0)  # mkv has no header count
+
+
+def test_truncated_mkv_note_compares_durations(tmp_path: Path) -> None:
+    full = make_video(tmp_path / "full.mkv", num_frames=N)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.warns(ShortVideoWarning, match=r"cut\.mkv: the container declares 2\.56 s of video but the file holds only"):
+        info = probe(cut)
+    assert info.frames_declared == 0 and f"({info.num_frames} frames)" in info.note
 
 
 @pytest.mark.parametrize(("height", "width"), [(2, 2), (8, 64), (64, 8)])

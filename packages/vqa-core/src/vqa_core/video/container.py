@@ -146,26 +146,40 @@ def _tag_seconds(text: str) -> float | None:
         return None
 
 
-def declared_frames(stream: av.video.stream.VideoStream, fps: float) -> tuple[int, int]:
-    """(frames the container declares for the video stream, 0 if it does not say; how many
-    fewer decodable frames still agree with it).
+@dataclass(frozen=True)
+class DeclaredLength:
+    """How long the container says the video stream is: `frames` from a header frame count
+    (mp4, mov, avi; 0 when there is none) and `seconds` from the stream's own duration (for
+    mkv/webm the per-track `DURATION` tag, counted from the stream's first timestamp); None
+    when unknown. The container's overall duration is not used: an audio track longer than
+    the video would look like missing frames."""
 
-    A header frame count (mp4, mov, avi) is exact, so any shortfall counts; a count derived
-    from the stream's duration (mkv, webm) is allowed 2 frames or 5 % of slack for rounding and
-    variable frame rate. The container's overall duration is not used: an audio track longer
-    than the video would look like missing frames.
-    """
-    if stream.frames and stream.frames > 0:
-        return int(stream.frames), 0
+    frames: int
+    seconds: float | None
+
+    def positions(self, fps: float) -> int:
+        """Frame positions (time x fps, what `read_clip` indexes) the stream should span; 0 if unknown."""
+        if self.frames:
+            return self.frames
+        return round(self.seconds * fps) if self.seconds and fps else 0
+
+
+def declared_length(stream: av.video.stream.VideoStream) -> DeclaredLength:
+    frames = int(stream.frames) if stream.frames and stream.frames > 0 else 0
     seconds = None
     if stream.duration and stream.time_base:
         seconds = float(stream.duration * stream.time_base)
     elif "DURATION" in (stream.metadata or {}):
-        seconds = _tag_seconds(str(stream.metadata["DURATION"]))
-    if not seconds or not fps or seconds <= 0:
-        return 0, 0
-    count = round(seconds * fps)
-    return count, max(2, round(0.05 * count))
+        end = _tag_seconds(str(stream.metadata["DURATION"]))
+        start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+        seconds = end - start if end is not None and end > start else None
+    return DeclaredLength(frames, seconds if seconds and seconds > 0 else None)
+
+
+def shortfall_slack(expected: float) -> float:
+    """How much shorter than declared a stream may be and still agree: 2 frames or 5 %
+    (rounding, variable frame rate, a last frame's duration)."""
+    return max(2.0, 0.05 * expected)
 
 
 def index_within_file(path: Path, stream: av.video.stream.VideoStream) -> bool:

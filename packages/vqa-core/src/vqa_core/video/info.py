@@ -11,8 +11,10 @@ Damaged and degenerate inputs (issue #16.5):
 - A truncated mp4 whose index sits at the start ("faststart") still declares every frame; its
   index then points past the end of the file, so its frames are counted by decoding, and the
   count that decodes is the one reported. The shortfall is not silent: `VideoInfo.note` says
-  how many frames the container declares and how many decode, and a `ShortVideoWarning` is
-  issued (callers such as `vqa score` put the note in their reason column).
+  how many frames the container declares and how many the file holds (for containers without
+  a frame count, such as mkv, its declared duration against the packets' span), and a
+  `ShortVideoWarning` is issued (callers such as `vqa score` put the note in their reason
+  column). Variable frame rate and a first frame late in the stream are not shortfalls.
 - Refused with a `VideoDecodeError` naming the file and the minimum: a displayed size below
   `MIN_SIDE` x `MIN_SIDE` pixels (16), fewer than `MIN_FRAMES` decodable frames (2), and
   still images (png, jpeg, bmp, ... read by FFmpeg's image demuxers): a single picture has no
@@ -31,12 +33,14 @@ import av
 from vqa_core.errors import VideoDecodeError
 from vqa_core.video.container import (
     MIN_FRAMES,
+    DeclaredLength,
     check_file,
     check_frame_size,
-    declared_frames,
+    declared_length,
     describe_error,
     index_within_file,
     open_video,
+    shortfall_slack,
     stream_timing,
 )
 from vqa_core.video.raw import RawFormat, raw_frame_count
@@ -53,9 +57,10 @@ class VideoInfo:
     rotation in degrees (0, 90, 180 or 270). `fps` is the average frame rate, the one frame
     indices are based on; `num_frames_source` says how `num_frames` was obtained:
     "container" (header, checked against duration x fps), "packets" (demux count), "decoded"
-    (every frame decoded) or "raw" (file size / frame size). `frames_declared` is what the
-    container claims (0 when it does not say); `note` is empty for a sound file, else one line
-    a caller can show, e.g. "the container declares 64 frames but the file holds only 39 ...".
+    (every frame decoded) or "raw" (file size / frame size). `frames_declared` is the frame
+    count the container's header claims (0 when it has none, as in mkv); `note` is empty for a
+    sound file, else one line a caller can show, e.g. "the container declares 64 frames but
+    the file holds only 39 ..." (or, without a header count, its declared seconds).
     """
 
     num_frames: int
@@ -103,7 +108,7 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         duration = _duration(container, stream)
         stream_time_base = stream.time_base
         header_count = stream.frames or 0
-        declared, slack = declared_frames(stream, fps)
+        declared = declared_length(stream)
         complete = index_within_file(p, stream)
         first = _first_frame(p, container, stream)
         rotation = quarter_turns(float(first.rotation or 0)) * 90
@@ -111,6 +116,7 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         check_frame_size(p, width, height)
         pix_fmt = first.format.name
     expected = duration * fps if duration else None
+    measured: float | None = None  # seconds of video the packets span, when counted
     if header_count > 0 and not exact and complete and _plausible(header_count, expected):
         num_frames, source = header_count, "container"
     else:
@@ -120,6 +126,7 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         source = "packets"
         if span:
             duration = span
+            measured = span
         expected = duration * fps if duration else None
         if exact or not complete or num_frames == 0 or not _plausible(num_frames, expected):
             # a truncated file's index lists packets that are gone: only decoding tells
@@ -127,12 +134,8 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
     if num_frames == 0:
         raise VideoDecodeError(f"{p}: no decodable video frame")
     _check_frame_count(p, num_frames, "decodable frame")
-    note = ""
-    if declared and num_frames < declared - slack:
-        note = (
-            f"the container declares {declared} frames but the file holds only {num_frames} "
-            "(a truncated or damaged file); scored on the frames it holds"
-        )
+    note = _shortfall_note(declared, num_frames, measured, fps)
+    if note:
         warnings.warn(f"{p}: {note}", ShortVideoWarning, stacklevel=2)
     return VideoInfo(
         num_frames=num_frames,
@@ -144,9 +147,24 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         rotation=rotation,
         pix_fmt=pix_fmt,
         num_frames_source=source,
-        frames_declared=declared,
+        frames_declared=declared.frames,
         note=note,
     )
+
+
+def _shortfall_note(declared: DeclaredLength, num_frames: int, measured: float | None, fps: float) -> str:
+    """"" for a file as long as its container says; else what is missing, in its words."""
+    tail = "(a truncated or damaged file); scored on the frames it holds"
+    if declared.frames:  # a header count is exact
+        if num_frames < declared.frames:
+            return f"the container declares {declared.frames} frames but the file holds only {num_frames} {tail}"
+        return ""
+    if declared.seconds and measured is not None and measured < declared.seconds - shortfall_slack(declared.seconds * fps) / fps:
+        return (
+            f"the container declares {declared.seconds:.2f} s of video but the file holds only "
+            f"{measured:.2f} s ({num_frames} frames) {tail}"
+        )
+    return ""
 
 
 def _check_frame_count(path: Path, count: int, what: str) -> None:

@@ -51,9 +51,10 @@ from vqa_core.video.container import (
     StreamTiming,
     check_file,
     check_frame_size,
-    declared_frames,
+    declared_length,
     describe_error,
     open_video,
+    shortfall_slack,
     stream_timing,
 )
 from vqa_core.video.info import ShortVideoWarning
@@ -393,8 +394,8 @@ class _ClipDecoder:
     def _warn_if_short(self, last: int) -> None:
         """Targets past the last decodable frame get that frame (documented); say so when the
         container declares frames beyond it, i.e. the file is truncated or damaged."""
-        declared, slack = declared_frames(self.stream, float(self.timing.fps))
-        if declared and last + 1 < declared - slack:
+        declared = declared_length(self.stream).positions(float(self.timing.fps))
+        if declared and last + 1 < declared - shortfall_slack(declared):
             warnings.warn(
                 f"{self.path}: the container declares {declared} frames but decoding stops after frame {last} "
                 "(a truncated or damaged file); the last decodable frame stands in for the missing ones",
