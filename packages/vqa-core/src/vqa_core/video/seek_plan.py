@@ -1,11 +1,12 @@
 """When reading a few frames of a long video, seek or decode forward? (`SeekPlan`)
 
 Seeking before every frame is a trap (each seek restarts at a keyframe), and decoding
-everything is wasteful on long clips. Seeking costs a decoder flush and refilling the frame-thread pipeline, and it lands on a
-keyframe, so it only pays when the keyframe before the next target lies beyond where decoding
-already is. With a keyframe index (mp4/mov/avi sample tables, mkv/webm cues) that is known
-exactly; without one the plan seeks when the target is more than a keyframe interval ahead,
-an interval it learns while decoding.
+everything is wasteful on long clips. A seek costs a decoder flush and refilling the
+frame-thread pipeline, and it lands on a keyframe, so it only pays when the keyframe before
+the next target lies beyond where decoding already is. With a keyframe index (mp4/mov/avi
+sample tables, mkv/webm cues) that is known exactly; without one the plan seeks when the
+target is more than a keyframe interval ahead, an interval it learns while decoding. The AVI
+helpers at the end tell which frame number a seek lands on (AVI frames are counted).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import av
 
 from vqa_core.video.container import StreamTiming
 
-__all__ = ["SEEK_MARGIN", "SeekPlan", "first_index_timestamp", "first_packet_pts_offset", "keyframe_indices", "plan_seeks"]
+__all__ = [
+    "SEEK_MARGIN",
+    "SeekPlan",
+    "first_index_timestamp",
+    "first_packet_pts_offset",
+    "keyframe_indices",
+    "plan_seeks",
+]
 
 # Seeking costs a decoder flush and refilling the frame-thread pipeline; not worth it for a few frames.
 SEEK_MARGIN = 4
