@@ -302,3 +302,16 @@ def test_without_pretrained_switches_every_depth_off() -> None:
     assert offline.trunk.tag == "openai" and offline.epochs == 3  # other fields stay
     assert cfg.trunk.pretrained is True  # the input is not changed
     assert without_pretrained(offline) is offline  # nothing asked for weights: the same object
+
+
+def test_a_presets_method_is_refused_with_the_fix() -> None:
+    @dataclass
+    class OldStyleCfg:
+        size: int = 1
+
+        @classmethod
+        def presets(cls) -> dict[str, OldStyleCfg]:
+            return {"tiny": cls(size=2)}
+
+    with pytest.raises(ConfigError, match=r"defines a presets\(\) method; declare its presets as data"):
+        load_config(OldStyleCfg, "tiny")

@@ -68,6 +68,12 @@ PRESET_KEY = "preset"
 def presets_of(cls: type) -> dict[str, Any]:
     """The presets a config class declares in its own `PRESETS` class attribute (empty if none)."""
     presets = vars(cls).get("PRESETS")
+    if presets is None and "presets" in vars(cls):
+        # the retired second way: fail loudly rather than silently offering no presets
+        raise ConfigError(
+            f"{cls.__module__}.{cls.__qualname__} defines a presets() method; declare its presets as data "
+            f"instead: `PRESETS: ClassVar[dict[str, {cls.__name__}]]`, assigned after the class"
+        )
     return dict(presets) if isinstance(presets, Mapping) else {}
 
 
