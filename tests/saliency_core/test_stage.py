@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from saliency_core.config import load_config as load_saliency_config
+from saliency_core.config import SaliencyConfig
 from saliency_core.guided_clips import GuidedClipDataset
 from saliency_core.stage import SALIENCY_STAGE, SaliencyStageConfig, SaliencyStageMixin, clip_indices
-from vqa_core.config import config_hash, config_to_dict
+from vqa_core.config import config_hash, config_to_dict, load_config
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.method import Method
@@ -81,7 +81,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[ManifestItem]:
 def test_stage_key_is_the_hash_of_the_same_class_name_and_fields():
     """Moving SaliencyStageConfig into saliency-core must not move cached stages: the key is
     sha256 of {"class": "SaliencyStageConfig", "config": fields}, computed here by hand."""
-    cfg = load_saliency_config("tiny")
+    cfg = load_config(SaliencyConfig, "tiny")
     stage = SaliencyStageConfig(saliency=cfg, dataset="demo-saliency", data_root=None)
     payload = {
         "class": "SaliencyStageConfig",

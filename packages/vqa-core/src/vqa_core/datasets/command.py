@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from vqa_core.datasets.manifest import Manifest
 
 EPILOG = """\
-Datasets are described by YAML files in data_manifests/ (or $VQA_ZOO_DATA_MANIFESTS); a path to a
+Datasets are described by YAML descriptors shipped inside vqa-core (`show NAME` prints the file);
+your own go in ./data_manifests or a folder listed in $VQA_ZOO_DATA_MANIFESTS, and a path to a
 descriptor YAML works as a NAME too. Your own dataset: a CSV with columns video_id,path,mos
 (paths relative to the CSV) needs no descriptor; see data_manifests/README.md.
 """
