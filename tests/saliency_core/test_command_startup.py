@@ -6,12 +6,12 @@ import pytest
 
 import saliency_core
 from saliency_core.command import TRAIN_PRESETS, add_train_command
-from saliency_core.config import PRESETS
+from saliency_core.config import SaliencyConfig
 from vqa_core.testing import modules_imported_by
 
 
 def test_help_lists_exactly_the_config_presets():
-    assert list(TRAIN_PRESETS) == list(PRESETS)
+    assert list(TRAIN_PRESETS) == list(SaliencyConfig.PRESETS)
 
 
 def test_train_parser_runs_the_training_entry():

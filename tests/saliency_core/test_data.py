@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from saliency_core.config import load_config
+from saliency_core.config import SaliencyConfig
 from saliency_core.data import SaliencyClipDataset, clip_numbers, clip_starts, file_number, read_fixations
 from saliency_core.sources import load_manifest, make_saliency_splits
+from vqa_core.config import load_config
 from vqa_core.datasets import build_manifest
 from vqa_core.errors import DatasetError
 from vqa_core.testing import index_level
@@ -14,7 +15,7 @@ from vqa_core.video import read_clip
 
 
 def tiny(**over):
-    return load_config("tiny", over or None)
+    return load_config(SaliencyConfig, "tiny", over or None)
 
 
 def test_file_numbers_of_the_dataset_layouts(tmp_path):

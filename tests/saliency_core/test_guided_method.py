@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from saliency_core.config import load_config as load_saliency_config
+from saliency_core.config import SaliencyConfig
 from saliency_core.guided_clips import GuidedClipDataset, clip_indices
 from saliency_core.guided_method import SaliencyGuidedMethod
 from saliency_core.stage import SALIENCY_STAGE, SALIENCY_STAGE_VERSION, SaliencyStageConfig
-from vqa_core.config import config_hash, config_to_dict
+from vqa_core.config import config_hash, config_to_dict, load_config
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.testing import make_video
@@ -91,7 +91,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[ManifestItem]:
 def test_stage_key_is_the_hash_of_the_same_class_name_and_fields():
     """The stage config's hash is sha256 of {"class": "SaliencyStageConfig", "config": fields},
     computed here by hand; the key adds the producer version (`SALIENCY_STAGE_VERSION`)."""
-    cfg = load_saliency_config("tiny")
+    cfg = load_config(SaliencyConfig, "tiny")
     stage = SaliencyStageConfig(saliency=cfg, dataset="demo-saliency", data_root=None)
     payload = {
         "class": "SaliencyStageConfig",

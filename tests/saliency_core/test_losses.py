@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.stats import entropy, pearsonr
 
-from saliency_core.config import LOSS_PRESETS, LossConfig
+from saliency_core.config import LossConfig
 from saliency_core.losses import SaliencyLoss, cc, kld, nss, sim
 
 
@@ -60,7 +60,7 @@ def test_sim_by_hand():
 def test_seed_preset_is_001_kld_minus_cc():
     torch.manual_seed(0)
     logits, gt = torch.randn(2, 1, 3, 8, 8), torch.rand(2, 1, 3, 8, 8)
-    loss, parts = SaliencyLoss(LOSS_PRESETS["seed"])(logits, gt)
+    loss, parts = SaliencyLoss(LossConfig.PRESETS["seed"])(logits, gt)
     p = torch.sigmoid(logits)
     want = 0.01 * kld(p, gt).mean() - cc(p, gt).mean()
     torch.testing.assert_close(loss, want)

@@ -134,28 +134,20 @@ def test_permute_fixes_the_seed_reshape_bug():
     assert torch.equal(channels_first_to_frames(right), x)
 
 
-def test_benchmark_yaml_configs_are_the_presets():
-    from pathlib import Path
-
-    from saliency_core.config import PRESETS, load_config
-
-    folder = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
-    for name, preset in PRESETS.items():
-        assert load_config(folder / f"saliency-{name}.yaml") == preset
-
-
 def test_partial_yaml_starts_from_a_preset(tmp_path):
-    from saliency_core.config import LOSS_PRESETS, PRESETS, load_config
+    from saliency_core.config import LossConfig, SaliencyConfig
+    from vqa_core.config import load_config
 
+    presets = SaliencyConfig.PRESETS
     path = tmp_path / "c.yaml"
     path.write_text("preset: small\nmodel: {registers: concat, num_registers: 8}\nloss: literature\n")
-    config = load_config(path)
+    config = load_config(SaliencyConfig, path)
     assert config.model.registers == "concat" and config.model.num_registers == 8
-    assert config.model.channels == PRESETS["small"].model.channels
-    assert config.loss == LOSS_PRESETS["literature"]
-    assert config.trainer == PRESETS["small"].trainer
+    assert config.model.channels == presets["small"].model.channels
+    assert config.loss == LossConfig.PRESETS["literature"]
+    assert config.trainer == presets["small"].trainer
     from vqa_core.errors import ConfigError
 
     path.write_text("preset: small\nmodel: {registerz: none}\n")
     with pytest.raises(ConfigError, match="registerz"):
-        load_config(path)
+        load_config(SaliencyConfig, path)

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from saliency_core.command import add_saliency_command
-from saliency_core.config import load_config
+from saliency_core.config import SaliencyConfig
 from saliency_core.infer import predict_maps
 from saliency_core.train import (
     SaliencyTask,
@@ -24,6 +24,7 @@ from saliency_core.train import (
     read_saliency_checkpoint,
     train_saliency,
 )
+from vqa_core.config import load_config
 from vqa_core.errors import ConfigError, VqaError
 from vqa_core.metrics import saliency_metrics
 from vqa_core.testing import make_video
@@ -57,7 +58,7 @@ def test_training_writes_a_self_contained_checkpoint(trained):
     assert all(np.isfinite(v) for v in state["val_metrics"].values())
     assert state["config"]["model"]["registers"] == "attention"
     model = load_saliency_model(trained / "saliency.pt", device="auto")
-    assert not model.training and model.config == load_config("tiny").model
+    assert not model.training and model.config == load_config(SaliencyConfig, "tiny").model
     lines = (trained / "train" / "history.jsonl").read_text().splitlines()
     assert len(lines) == 2  # two epochs, each validated
     assert "val_sauc" in lines[-1] and "train_cc" in lines[-1]
@@ -65,7 +66,7 @@ def test_training_writes_a_self_contained_checkpoint(trained):
 
 def test_resume_refuses_another_config(trained, demo_saliency_root):
     with pytest.raises(ConfigError, match="another config"):
-        train_saliency(load_config("tiny", ["loss.kld=1.0"]), "demo-saliency", trained,
+        train_saliency(load_config(SaliencyConfig, "tiny", ["loss.kld=1.0"]), "demo-saliency", trained,
                        data_root=demo_saliency_root, device="cpu")
     args = parser_with(add_train_command).parse_args(
         ["saliency-train", "--config", "tiny", "--data", "demo-saliency", "--data-root", str(demo_saliency_root),
@@ -164,7 +165,7 @@ def test_validation_metrics_match_vqa_core_and_use_other_videos_for_sauc():
 
 
 def test_task_loss_is_finite_and_needs_fixations_for_nss():
-    config = load_config("tiny", ["loss.nss=0.1"])
+    config = load_config(SaliencyConfig, "tiny", ["loss.nss=0.1"])
     task = SaliencyTask(config)
     model = task.build_model()
     batch = {
@@ -211,7 +212,7 @@ class StopAt:
 
 
 def test_interrupted_run_resumes_to_the_same_weights(demo_saliency_root, tmp_path):
-    config = load_config("tiny", ["data.clips_per_video=4", "trainer.checkpoint_every=1"])  # 3 steps/epoch
+    config = load_config(SaliencyConfig, "tiny", ["data.clips_per_video=4", "trainer.checkpoint_every=1"])  # 3 steps/epoch
     kwargs = {"data_root": demo_saliency_root, "device": "cpu", "progress": False, "sauc_splits": 2}
     straight = train_saliency(config, "demo-saliency", tmp_path / "a", **kwargs)
     with pytest.raises(Interrupt):

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_vqa.config import PRESETS, QASA_PRESETS
+from ssl_vqa.config import QasaConfig, SslConfig
 from ssl_vqa.data import make_views
 from ssl_vqa.method import QasaMethod, SslMethod, clip_input_size
 from vqa_bench.cost import count_flops, model_cost
 
 
 def _method(kind: str, test_clips: int = 1, **changes):
-    cfg = copy.deepcopy((PRESETS if kind == "ssl" else QASA_PRESETS)["tiny"])
+    cfg = copy.deepcopy((SslConfig if kind == "ssl" else QasaConfig).PRESETS["tiny"])
     cfg = replace(cfg, sampling=replace(cfg.sampling, test_clips=test_clips), **changes)
     method = (SslMethod if kind == "ssl" else QasaMethod)(cfg, device="cpu")
     torch.manual_seed(0)
@@ -76,7 +76,7 @@ def test_qasa_counts_the_clip_image_tower_on_every_frame():
 
 
 def test_supervised_baseline_counts_the_primary_alone():
-    cfg = copy.deepcopy(PRESETS["tiny"])
+    cfg = copy.deepcopy(SslConfig.PRESETS["tiny"])
     method = _method(
         "ssl",
         semi=replace(cfg.semi, unlabelled_per_labelled=0),

@@ -121,26 +121,30 @@ def _vqa_parser():
     return parser
 
 
-def test_command_arguments():
-    from ssl_vqa.command import parse_labelled
+@pytest.mark.parametrize("argv", [["ssl"], ["ssl", "fit", "--labelled", "0.5", "--config", "tiny"], ["ssl", "score", "x.mp4"]])
+def test_retired_ssl_command_points_to_bench_and_vqa_score(argv):
+    args = _vqa_parser().parse_args(argv)
+    with pytest.raises(VqaError) as info:
+        args.func(args)
+    message = str(info.value)
+    assert "retired" in message and "bench --method ssl" in message and "vqa score" in message
+    assert "semi.labelled" in message  # where the labelled budget went
 
-    assert parse_labelled("500") == 500 and parse_labelled("0.25") == 0.25
-    parser = _vqa_parser()
-    args = parser.parse_args(["ssl", "fit", "--labelled", "0.5", "--config", "tiny", "--method", "qasa"])
-    assert (args.labelled, args.method, args.config) == (0.5, "qasa", "tiny")
-    with pytest.raises(SystemExit):
-        parser.parse_args(["ssl", "fit", "--labelled", "many"])
 
+def test_vqa_score_scores_a_saved_model(fitted, videos, tmp_path):
+    """What `vqa ssl score` did, through the general `vqa score` that replaced it."""
+    import csv
 
-def test_command_scores_a_saved_model(fitted, videos, tmp_path, capsys):
-    import json
+    from vqa_core.cli import main
 
     method, _ = fitted
     ckpt = method.save(tmp_path / "model.pt")
-    args = _vqa_parser().parse_args(["ssl", "score", "--model", str(ckpt), "--json", str(videos[0].path)])
-    assert args.func(args) == 0
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert line["score"] == pytest.approx(float(method.predict([videos[0].path])[0]), rel=1e-6)
+    out = tmp_path / "scores.csv"
+    argv = ["score", str(videos[0].path), "--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu"]
+    assert main([*argv, "--no-progress"]) == 0
+    (row,) = list(csv.DictReader(out.open()))
+    expected = float(method.predict([videos[0].path])[0])
+    assert float(row["score"]) == pytest.approx(expected, rel=1e-6, abs=1e-6)  # the CSV keeps 6 decimals
 
 
 def test_stvqrl_and_ssl_with_the_same_st_vqrl_settings_share_one_stage():

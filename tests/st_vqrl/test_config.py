@@ -1,22 +1,19 @@
-"""Presets, their YAML twins in benchmarks/configs, and config validation."""
+"""Presets and config validation."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from st_vqrl import PRESETS, StVqrlConfig
+from st_vqrl import StVqrlConfig
 from vqa_core.config import config_to_dict, load_config
 from vqa_core.errors import ConfigError
 
-CONFIGS = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
+PRESETS = StVqrlConfig.PRESETS
 
 
 @pytest.mark.parametrize("name", ["tiny", "small", "full"])
-def test_yaml_equals_preset(name):
-    from_yaml = load_config(StVqrlConfig, CONFIGS / f"stvqrl-{name}.yaml")
-    assert config_to_dict(from_yaml) == config_to_dict(PRESETS[name])
+def test_preset_by_name(name):
+    assert config_to_dict(load_config(StVqrlConfig, name)) == config_to_dict(PRESETS[name])
 
 
 def test_full_preset_is_the_paper():

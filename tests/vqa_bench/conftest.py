@@ -40,14 +40,15 @@ TOY_SCENES = 8
 
 @dataclass
 class ToyRidgeConfig:
+    PRESETS: ClassVar[dict[str, ToyRidgeConfig]]
+
     frames: int = 4
     size: tuple[int, int] = (32, 48)
     alphas: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0])
     stage_note: str = "v1"
 
-    @classmethod
-    def presets(cls) -> dict[str, ToyRidgeConfig]:
-        return {"tiny": cls(frames=3), "small": cls(), "full": cls(frames=8)}
+
+ToyRidgeConfig.PRESETS = {"tiny": ToyRidgeConfig(frames=3), "small": ToyRidgeConfig(), "full": ToyRidgeConfig(frames=8)}
 
 
 def frame_statistics(clip: np.ndarray) -> np.ndarray:

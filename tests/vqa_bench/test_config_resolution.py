@@ -56,3 +56,26 @@ def test_no_pretrained_switches_every_weight_download_off(name, paths):
     assert any(v not in (False, None) for v in asked), f"{name}'s full preset asks for no weights"
     # nothing else moves
     assert offline.trainer == full.trainer
+
+
+def test_a_sectioned_yaml_configures_each_method_from_its_preset(tmp_path):
+    path = tmp_path / "ablations.yaml"
+    path.write_text("dagr:\n  preset: tiny\n  saliency: {enabled: false}\nsc:\n  preset: tiny\n")
+    dagr = resolve_method_config(get_method("dagr"), str(path), "dagr", ["trainer.epochs=1"])
+    assert dagr.saliency.enabled is False and dagr.trainer.epochs == 1
+    assert dagr.model == get_method("dagr").config_class.PRESETS["tiny"].model
+    with pytest.raises(ConfigError) as err:
+        resolve_method_config(get_method("str"), str(path), "str")
+    assert str(path) in str(err.value) and "none for 'str'" in str(err.value)
+
+
+def test_errors_inside_a_method_section_name_the_file(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("dagr:\n  preset: tiny\n  salency: {enabled: false}\nsc: {}\n")
+    with pytest.raises(ConfigError) as err:
+        resolve_method_config(get_method("dagr"), str(path), "dagr")
+    assert str(path) in str(err.value) and "section 'dagr'" in str(err.value) and "'salency'" in str(err.value)
+    path.write_text("dagr: !!python/name:os.system\nsc: {}\n")
+    with pytest.raises(ConfigError) as err:
+        resolve_method_config(get_method("dagr"), str(path), "dagr")
+    assert str(path) in str(err.value) and "not valid YAML" in str(err.value)

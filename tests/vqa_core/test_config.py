@@ -8,25 +8,39 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
 import torch
 
-from vqa_core.config import config_hash, config_to_dict, dump_config, load_config, preset_names
+from vqa_core.config import (
+    config_hash,
+    config_to_dict,
+    dump_config,
+    load_config,
+    preset_names,
+    without_pretrained,
+)
 from vqa_core.device import available_devices, resolve_device
 from vqa_core.errors import ConfigError
 
 
 @dataclass
 class OptimCfg:
+    PRESETS: ClassVar[dict[str, OptimCfg]]
+
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     kind: Literal["adam", "sgd"] = "adam"
 
 
+OptimCfg.PRESETS = {"slow": OptimCfg(lr=1e-5, kind="sgd")}
+
+
 @dataclass
 class ModelCfg:
+    PRESETS: ClassVar[dict[str, ModelCfg]]
+
     depth: int = 2
     name: str = "tiny"
     warmup: int | float = 0
@@ -34,9 +48,8 @@ class ModelCfg:
     root: Path | None = None
     optim: OptimCfg = field(default_factory=OptimCfg)
 
-    @classmethod
-    def presets(cls) -> dict[str, ModelCfg]:
-        return {"tiny": cls(depth=1), "full": cls(depth=12, optim=OptimCfg(lr=1e-4))}
+
+ModelCfg.PRESETS = {"tiny": ModelCfg(depth=1), "full": ModelCfg(depth=12, optim=OptimCfg(lr=1e-4))}
 
 
 @dataclass
@@ -44,7 +57,22 @@ class PlainCfg:
     size: int = 3
 
 
-PRESETS = {"small": {"size": 5}}  # module-level presets are found for classes without presets()
+@dataclass
+class WiderCfg(ModelCfg):
+    width: int = 4  # a subclass without PRESETS of its own: it has no presets
+
+
+@dataclass
+class WeightsCfg:
+    pretrained: bool = True
+    tag: str | None = "openai"
+
+
+@dataclass
+class NetCfg:
+    trunk: WeightsCfg = field(default_factory=WeightsCfg)
+    clip: dict[str, str | None] = field(default_factory=lambda: {"pretrained": "openai"})
+    epochs: int = 3
 
 
 def test_defaults_dict_and_nested_dict() -> None:
@@ -55,11 +83,14 @@ def test_defaults_dict_and_nested_dict() -> None:
     assert isinstance(cfg.optim.betas, tuple)
 
 
-def test_presets_from_classmethod_and_module_dict() -> None:
+def test_presets_are_the_class_attribute_only() -> None:
     assert load_config(ModelCfg, "full").depth == 12
     assert load_config(ModelCfg, "full").optim.lr == 1e-4
     assert preset_names(ModelCfg) == ["full", "tiny"]
-    assert load_config(PlainCfg, "small") == PlainCfg(size=5)
+    assert preset_names(PlainCfg) == [] and preset_names(WiderCfg) == []
+    with pytest.raises(ConfigError, match=r"neither a preset of WiderCfg \(presets: none\)"):
+        load_config(WiderCfg, "full")  # a subclass does not silently get its parent's presets
+    assert load_config(ModelCfg, "tiny") is not ModelCfg.PRESETS["tiny"]  # a copy, safe to change
 
 
 def test_unknown_preset_suggests_nearest() -> None:
@@ -179,3 +210,108 @@ def test_resolve_device_missing_cuda_is_a_clear_error() -> None:
 def test_resolve_device_bad_name() -> None:
     with pytest.raises(ConfigError, match="not a device name"):
         resolve_device("gpu0")
+
+
+# --------------------------------------------------------------------------- preset inheritance
+
+
+def test_yaml_preset_inheritance_overrides_only_what_it_lists(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("preset: full\nname: mine\noptim:\n  kind: sgd\n")
+    cfg = load_config(ModelCfg, path)
+    assert (cfg.depth, cfg.name) == (12, "mine")
+    assert cfg.optim == OptimCfg(lr=1e-4, kind="sgd")  # merged into the preset's optim, not replacing it
+    assert load_config(ModelCfg, {"preset": "tiny"}) == ModelCfg.PRESETS["tiny"]
+
+
+def test_nested_sections_name_their_own_presets() -> None:
+    one_word = load_config(ModelCfg, {"preset": "full", "optim": "slow"})
+    assert one_word.depth == 12 and one_word.optim == OptimCfg.PRESETS["slow"]
+    # a nested `preset:` replaces the base's section, then its own keys apply
+    nested = load_config(ModelCfg, {"preset": "full", "optim": {"preset": "slow", "lr": 0.5}})
+    assert nested.optim == OptimCfg(lr=0.5, kind="sgd")
+    # overrides may name presets too, and later overrides refine them
+    cfg = load_config(ModelCfg, "full", ["optim=slow", "optim.lr=0.25"])
+    assert cfg.optim == OptimCfg(lr=0.25, kind="sgd")
+    assert load_config(ModelCfg, "full", ["preset=tiny"]) == ModelCfg.PRESETS["tiny"]
+
+
+def test_unknown_inherited_preset_names_the_file_and_the_presets(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("preset: smal\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(ModelCfg, path)
+    assert str(path) in str(err.value) and "preset='smal' is not a preset of ModelCfg" in str(err.value)
+    assert "presets: tiny, full" in str(err.value)
+    path.write_text("optim: fast\n")
+    with pytest.raises(ConfigError, match=r"optim='fast' is not a preset of OptimCfg"):
+        load_config(ModelCfg, path)
+    with pytest.raises(ConfigError, match="PlainCfg has no presets"):
+        load_config(PlainCfg, {"preset": "small"})
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def test_section_of_a_sectioned_file(tmp_path: Path) -> None:
+    path = tmp_path / "both.yaml"
+    path.write_text("a:\n  preset: tiny\n  name: first\nb:\n  depth: 5\n")
+    first = load_config(ModelCfg, path, section="a", sections={"a", "b", "c"})
+    assert (first.depth, first.name) == (1, "first")
+    assert load_config(ModelCfg, path, ["depth=7"], section="b", sections={"a", "b"}).depth == 7
+    with pytest.raises(ConfigError) as err:
+        load_config(ModelCfg, path, section="c", sections={"a", "b", "c"})
+    assert str(path) in str(err.value) and "none for 'c'" in str(err.value)
+
+
+def test_a_file_without_sections_serves_every_section(tmp_path: Path) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text("depth: 4\n")
+    assert load_config(ModelCfg, path, section="a", sections={"a", "b"}).depth == 4
+    # keys that are both section names and fields of the class: a plain config, not sections
+    path.write_text("depth: 4\nname: x\n")
+    assert load_config(ModelCfg, path, section="depth", sections={"depth", "name"}).depth == 4
+
+
+def test_unknown_key_inside_a_section_names_file_and_section(tmp_path: Path) -> None:
+    path = tmp_path / "sections.yaml"
+    path.write_text("a:\n  depht: 3\nb: {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(ModelCfg, path, section="a", sections={"a", "b"})
+    message = str(err.value)
+    assert str(path) in message and "section 'a'" in message and "'depht'" in message
+    assert "did you mean 'depth'" in message
+
+
+def test_yaml_tag_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "tagged.yaml"
+    path.write_text("a: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(ModelCfg, path, section="a", sections={"a"})
+    assert str(path) in str(err.value) and "not valid YAML" in str(err.value)
+
+
+# --------------------------------------------------------------------------- the offline switch
+
+
+def test_without_pretrained_switches_every_depth_off() -> None:
+    cfg = NetCfg()
+    offline = without_pretrained(cfg)
+    assert offline.trunk.pretrained is False
+    assert offline.clip == {"pretrained": None}  # a weight tag becomes None
+    assert offline.trunk.tag == "openai" and offline.epochs == 3  # other fields stay
+    assert cfg.trunk.pretrained is True  # the input is not changed
+    assert without_pretrained(offline) is offline  # nothing asked for weights: the same object
+
+
+def test_a_presets_method_is_refused_with_the_fix() -> None:
+    @dataclass
+    class OldStyleCfg:
+        size: int = 1
+
+        @classmethod
+        def presets(cls) -> dict[str, OldStyleCfg]:
+            return {"tiny": cls(size=2)}
+
+    with pytest.raises(ConfigError, match=r"defines a presets\(\) method; declare its presets as data"):
+        load_config(OldStyleCfg, "tiny")

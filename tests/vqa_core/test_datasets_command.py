@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from vqa_core.datasets import read_manifest_csv, read_splits_csv
 from vqa_core.datasets.command import add_dataset_command
 from vqa_core.errors import DatasetError
+from vqa_core.testing import make_video
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """`build` probes every video and caches the verdicts: keep them out of the user's cache."""
+    monkeypatch.setenv("VQA_ZOO_CACHE", str(tmp_path / "cache"))
+
+
 def _konvid_like(root: Path, n: int = 10, present: int = 10) -> Path:
     root.mkdir(parents=True)
     with (root / "KoNViD_1k_mos.csv").open("w", newline="") as fh:
@@ -30,14 +38,16 @@ def _konvid_like(root: Path, n: int = 10, present: int = 10) -> Path:
         for k in range(n):
             writer.writerow([str(1000 + k), f"{1 + 0.3 * k:.10f}"])
     (root / "KoNViD_1k_videos").mkdir()
+    clip = make_video(root / "clip.mp4", num_frames=2, height=16, width=16)  # `build` decodes every video
     for k in range(present):
-        (root / "KoNViD_1k_videos" / f"{1000 + k}.mp4").write_bytes(b"")
+        shutil.copy(clip, root / "KoNViD_1k_videos" / f"{1000 + k}.mp4")
+    clip.unlink()
     return root
 
 
 def test_build_writes_manifest_and_splits(tmp_path, capsys):
     root = _konvid_like(tmp_path / "konvid")
-    (root / "KoNViD_1k_videos" / "99999.mp4").write_bytes(b"")  # a video without a label
+    shutil.copy(root / "KoNViD_1k_videos" / "1000.mp4", root / "KoNViD_1k_videos" / "99999.mp4")  # no label
     args = _parser().parse_args(
         [
             "dataset",

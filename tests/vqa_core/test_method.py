@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -31,12 +31,13 @@ from vqa_core.method import (
 
 @dataclass
 class LinearCfg:
+    PRESETS: ClassVar[dict[str, LinearCfg]]
+
     features: int = 3
     note: str = "plain"
 
-    @classmethod
-    def presets(cls) -> dict[str, LinearCfg]:
-        return {"tiny": cls(features=2), "full": cls(features=5)}
+
+LinearCfg.PRESETS = {"tiny": LinearCfg(features=2), "full": LinearCfg(features=5)}
 
 
 class LinearMethod(Method):

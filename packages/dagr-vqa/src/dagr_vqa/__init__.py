@@ -17,7 +17,6 @@ from dataclasses import replace
 from torch import nn
 
 from dagr_vqa.config import (
-    PRESETS,
     DagrConfig,
     DataConfig,
     FitConfig,
@@ -50,7 +49,6 @@ def build_model(
 
 
 __all__ = [
-    "PRESETS",
     "DagrConfig",
     "DagrMethod",
     "DataConfig",

@@ -4,6 +4,10 @@
 seed_audit.md §6 fixed). `small` runs the embedded `demo` benchmark on a 2-core CPU in minutes: a
 ResNet-18 trunk kept frozen with its per-frame features cached on disk, a narrower head, 112x200 frames.
 `tiny` is for tests: ResNet-18, 4 frames at 64x96, one narrow transformer layer, random init.
+
+Each variant's config class holds its own presets (`DagrConfig.PRESETS`, `StrConfig.PRESETS`), one
+entry per preset: what differs between the two variants is written in the entry (the network), what
+a size means for both (data, training recipe, saliency stage) in one helper per size.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class FitConfig:
 class DagrConfig:
     """Everything one STR-VQA or DAGR-VQA run needs; a checkpoint stores it whole."""
 
-    default_variant: ClassVar[str] = "dagr"
+    PRESETS: ClassVar[dict[str, DagrConfig]]
 
     variant: str = "dagr"
     size: str = "full"
@@ -95,11 +99,6 @@ class DagrConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     fit: FitConfig = field(default_factory=FitConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-
-    @classmethod
-    def presets(cls) -> dict[str, DagrConfig]:
-        """Size presets of this variant, for `vqa_core.config.load_config(DagrConfig, "small")`."""
-        return PRESETS[cls.default_variant]
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -124,7 +123,7 @@ class DagrConfig:
 class StrConfig(DagrConfig):
     """The STR-VQA config: the same fields, STR defaults and presets."""
 
-    default_variant: ClassVar[str] = "str"
+    PRESETS: ClassVar[dict[str, StrConfig]]
 
     variant: str = "str"
     model: ModelConfig = field(default_factory=lambda: _str_model())
@@ -145,7 +144,7 @@ def _dagr_model(temporal_dim: int = 1024, **kw) -> ModelConfig:
     return ModelConfig(temporal_dim=temporal_dim, heads=1, **kw)
 
 
-def _full(variant: str, model: ModelConfig, batch_size: int, epochs: int) -> DagrConfig:
+def _full(cls: type[DagrConfig], model: ModelConfig, batch_size: int, epochs: int) -> DagrConfig:
     # the seeds' AdamW lr 5e-6, wd 5e-4, cosine down to 1e-8 (here over the whole run)
     trainer = TrainerConfig(
         epochs=epochs,
@@ -157,15 +156,12 @@ def _full(variant: str, model: ModelConfig, batch_size: int, epochs: int) -> Dag
         num_workers=4,
         select_metric="srcc",
     )
-    return config_class(variant)(
-        variant=variant, size="full", model=model, saliency=SaliencyConfig(), trainer=trainer
-    )
+    return cls(size="full", model=model, saliency=SaliencyConfig(), trainer=trainer)
 
 
-def _small(variant: str, model: ModelConfig) -> DagrConfig:
+def _small(cls: type[DagrConfig], model: ModelConfig) -> DagrConfig:
     # the demo on a 2-core CPU: frozen random/ImageNet ResNet-18 with cached features, head-only training
-    return config_class(variant)(
-        variant=variant,
+    return cls(
         size="small",
         model=model,
         saliency=SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency"),
@@ -177,9 +173,8 @@ def _small(variant: str, model: ModelConfig) -> DagrConfig:
     )
 
 
-def _tiny(variant: str, model: ModelConfig) -> DagrConfig:
-    return config_class(variant)(
-        variant=variant,
+def _tiny(cls: type[DagrConfig], model: ModelConfig) -> DagrConfig:
+    return cls(
         size="tiny",
         model=model,
         saliency=SaliencyConfig(stage_preset="tiny", stage_dataset="demo-saliency"),
@@ -193,29 +188,25 @@ def _tiny(variant: str, model: ModelConfig) -> DagrConfig:
 
 _TINY_HEAD = {"ff_dim": 32, "layers": 1, "fusion_dim": 64, "regressor_hidden": [32, 16]}
 
-PRESETS: dict[str, dict[str, DagrConfig]] = {
-    "str": {
-        "full": _full("str", _str_model(), batch_size=5, epochs=1000),
-        "small": _small("str", _str_model(backbone="resnet18", fusion_dim=512)),
-        "tiny": _tiny("str", _str_model(backbone="resnet18", pretrained=False, **_TINY_HEAD)),
-    },
-    "dagr": {
-        "full": _full("dagr", _dagr_model(), batch_size=16, epochs=300),
-        "small": _small("dagr", _dagr_model(backbone="resnet18", temporal_dim=256, fusion_dim=512)),
-        "tiny": _tiny(
-            "dagr", _dagr_model(backbone="resnet18", pretrained=False, temporal_dim=32, **_TINY_HEAD)
-        ),
-    },
+StrConfig.PRESETS = {
+    "full": _full(StrConfig, _str_model(), batch_size=5, epochs=1000),
+    "small": _small(StrConfig, _str_model(backbone="resnet18", fusion_dim=512)),
+    "tiny": _tiny(StrConfig, _str_model(backbone="resnet18", pretrained=False, **_TINY_HEAD)),
+}
+
+DagrConfig.PRESETS = {
+    "full": _full(DagrConfig, _dagr_model(), batch_size=16, epochs=300),
+    "small": _small(DagrConfig, _dagr_model(backbone="resnet18", temporal_dim=256, fusion_dim=512)),
+    "tiny": _tiny(DagrConfig, _dagr_model(backbone="resnet18", pretrained=False, temporal_dim=32, **_TINY_HEAD)),
 }
 
 
 def preset(variant: str = "dagr", size: str = "full") -> DagrConfig:
-    """A fresh copy of a preset, safe to modify."""
-    if variant not in PRESETS:
-        raise ConfigError(f"unknown variant {variant!r}; choose one of {list(PRESETS)}")
-    if size not in PRESETS[variant]:
-        raise ConfigError(f"unknown size {size!r} for {variant}; choose one of {list(PRESETS[variant])}")
-    return copy.deepcopy(PRESETS[variant][size])
+    """A fresh copy of a preset of a variant, safe to modify."""
+    presets = config_class(variant).PRESETS
+    if size not in presets:
+        raise ConfigError(f"unknown size {size!r} for {variant}; choose one of {list(presets)}")
+    return copy.deepcopy(presets[size])
 
 
 def with_saliency(cfg: DagrConfig, enabled: bool) -> DagrConfig:

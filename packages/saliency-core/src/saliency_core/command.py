@@ -138,7 +138,7 @@ def add_saliency_command(subparsers: argparse._SubParsersAction) -> None:
 
 # ----------------------------------------------------------------------------------- vqa saliency-train
 
-# The names of saliency_core.config.PRESETS, for --help without importing the config module (it
+# The names of saliency_core.config.SaliencyConfig.PRESETS, for --help without importing the config module (it
 # pulls in torch through vqa_core.train); tests/saliency_core/test_command_startup.py keeps them equal.
 TRAIN_PRESETS = ("tiny", "small", "full")
 
@@ -169,8 +169,9 @@ def run_train(args: argparse.Namespace) -> int:
     """Train as the parsed options say; prints the saved checkpoint and its validation metrics."""
     import logging
 
-    from saliency_core.config import load_config
+    from saliency_core.config import SaliencyConfig
     from saliency_core.train import read_saliency_checkpoint, train_saliency
+    from vqa_core.config import load_config
     from vqa_core.errors import ConfigError
     from vqa_core.train import dist_info
 
@@ -178,7 +179,7 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.registers:
         overrides.append(f"model.registers={args.registers}")
-    config = load_config(args.config, overrides or None)
+    config = load_config(SaliencyConfig, args.config, overrides or None)
     out = Path(args.out)
     if not args.resume and (out / "train" / "last.pt").is_file():
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")

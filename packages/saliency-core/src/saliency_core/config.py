@@ -1,19 +1,17 @@
 """Saliency configs as dataclasses with tiny / small / full presets (data, not code paths).
 
-A checkpoint stores the config as plain data, so `load_saliency_model(path)` needs nothing else; a YAML
-file with the same keys (any subset, over a preset) loads to the same dataclass.
+A checkpoint stores the config as plain data, so `load_saliency_model(path)` needs nothing else.
+Every config class keeps its presets in `PRESETS`, so `vqa_core.config.load_config(SaliencyConfig,
+spec)` reads a preset name, a YAML file or a dict; a YAML file may start from `preset: small` and
+list only what differs (`loss: literature` picks a `LossConfig` preset, `model: {preset: tiny}` a
+`ModelConfig` one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import yaml
-
-from vqa_core.config import config_to_dict
-from vqa_core.config import load_config as core_load_config
 from vqa_core.errors import ConfigError
 from vqa_core.train import TrainConfig
 from vqa_core.transforms import ClipAugmentConfig
@@ -24,6 +22,8 @@ REGISTER_MODES = ("none", "concat", "attention")
 @dataclass(frozen=True)
 class ModelConfig:
     """The UNet3D: five widths (4 encoder stages + bottleneck) and its register tokens."""
+
+    PRESETS: ClassVar[dict[str, ModelConfig]]
 
     channels: tuple[int, ...] = (64, 128, 256, 512, 1024)
     registers: str = "attention"  # none | concat (seed reproduction) | attention (the papers' intent)
@@ -39,8 +39,10 @@ class ModelConfig:
 class LossConfig:
     """Weights of the per-frame saliency losses: loss = kld*KLD - cc*CC - nss*NSS - sim*SIM.
 
-    The default is the seeds' 0.01*KLD + (-CC) (seed_audit §1.2); `LOSS_PRESETS` has others.
+    The default is the seeds' 0.01*KLD + (-CC) (seed_audit §1.2); `PRESETS` has others.
     """
+
+    PRESETS: ClassVar[dict[str, LossConfig]]
 
     kld: float = 0.01
     cc: float = 1.0
@@ -48,7 +50,7 @@ class LossConfig:
     sim: float = 0.0
 
 
-LOSS_PRESETS: dict[str, LossConfig] = {
+LossConfig.PRESETS = {
     "seed": LossConfig(kld=0.01, cc=1.0, nss=0.0, sim=0.0),
     # the TMFI/ViNet-style setting of the literature (seed_audit §6 item 3)
     "literature": LossConfig(kld=1.0, cc=1.0, nss=0.1, sim=0.0),
@@ -88,6 +90,8 @@ class DataConfig:
 class SaliencyConfig:
     """Everything that defines a saliency training run and the model it produces."""
 
+    PRESETS: ClassVar[dict[str, SaliencyConfig]]
+
     name: str = "small"
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -103,10 +107,6 @@ class SaliencyConfig:
         if self.model.clip_len < 1 or self.model.height < 1 or self.model.width < 1:
             raise ConfigError("model.clip_len, model.height and model.width must be >= 1")
 
-    @classmethod
-    def presets(cls) -> dict[str, SaliencyConfig]:
-        return dict(PRESETS)
-
 
 def _trainer(**kw: Any) -> TrainConfig:
     """The shared Trainer's settings for saliency: Adam-W, whole-run cosine, select on val CC."""
@@ -116,28 +116,28 @@ def _trainer(**kw: Any) -> TrainConfig:
     return TrainConfig(**base)
 
 
-MODEL_PRESETS: dict[str, ModelConfig] = {
+ModelConfig.PRESETS = {
     "tiny": ModelConfig(channels=(4, 8, 8, 16, 16), token_dim=16, attention_heads=2, clip_len=4, height=32, width=48),
     "small": ModelConfig(channels=(16, 24, 32, 48, 64), clip_len=8, height=64, width=112),
     "full": ModelConfig(channels=(64, 128, 256, 512, 1024), clip_len=8, height=224, width=398),
 }
 
-PRESETS: dict[str, SaliencyConfig] = {
+SaliencyConfig.PRESETS = {
     # tests: seconds on a CPU
     "tiny": SaliencyConfig(
-        name="tiny", model=MODEL_PRESETS["tiny"],
+        name="tiny", model=ModelConfig.PRESETS["tiny"],
         data=DataConfig(clips_per_video=1, val_clips_per_video=1),
         trainer=_trainer(epochs=2, batch_size=2, grad_accum=2, lr=3e-3, progress=False),
     ),
     # the embedded demo-saliency data on a 2-core CPU in minutes
     "small": SaliencyConfig(
-        name="small", model=MODEL_PRESETS["small"],
+        name="small", model=ModelConfig.PRESETS["small"],
         data=DataConfig(frame_stride=1, clips_per_video=4, val_clips_per_video=2),
         trainer=_trainer(epochs=10, batch_size=4, lr=3e-3, warmup=0.05),
     ),
     # the papers' network at the seeds' 224x398 on DHF1K (GPU); the seeds sampled 60 frames per video
     "full": SaliencyConfig(
-        name="full", model=MODEL_PRESETS["full"],
+        name="full", model=ModelConfig.PRESETS["full"],
         data=DataConfig(frame_stride=5, clips_per_video=6, val_clips_per_video=4),
         trainer=_trainer(epochs=200, batch_size=5, grad_accum=4, lr=1e-4, warmup=0.02, num_workers=4),
     ),
@@ -145,57 +145,7 @@ PRESETS: dict[str, SaliencyConfig] = {
 
 
 def model_preset(size: str) -> ModelConfig:
-    if size not in MODEL_PRESETS:
-        raise ConfigError(f"unknown saliency size {size!r}; choose one of {', '.join(MODEL_PRESETS)}")
-    return MODEL_PRESETS[size]
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def load_config(
-    spec: str | Path | dict[str, Any] | SaliencyConfig, overrides: dict[str, Any] | list[str] | None = None
-) -> SaliencyConfig:
-    """A preset name (`tiny` | `small` | `full`), a YAML path, a dict or a config -> `SaliencyConfig`.
-
-    A YAML file or dict may name its base with `preset: small` and list only what differs
-    (`loss: seed` or `loss: literature` pick a loss preset). `overrides` are `key=value` strings
-    or a dict with dotted keys, as `--set` on the command line gives them.
-    """
-    if isinstance(spec, SaliencyConfig):
-        return core_load_config(SaliencyConfig, spec, overrides)
-    if isinstance(spec, (str, Path)) and str(spec) in PRESETS:
-        return core_load_config(SaliencyConfig, str(spec), overrides)
-    if isinstance(spec, dict):
-        data, where = dict(spec), "dict"
-    else:
-        path = Path(spec)
-        if not path.is_file():
-            raise ConfigError(f"{spec}: neither a saliency preset ({', '.join(PRESETS)}) nor a YAML file")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML: {err}") from err
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of SaliencyConfig fields")
-        where = str(path)
-    base = data.pop("preset", None)
-    if base is not None:
-        if base not in PRESETS:
-            raise ConfigError(f"{where}: unknown preset {base!r}; choose one of {', '.join(PRESETS)}")
-        data = _merge(config_to_dict(PRESETS[base]), data)
-    if isinstance(data.get("loss"), str):
-        if data["loss"] not in LOSS_PRESETS:
-            raise ConfigError(f"{where}: unknown loss preset {data['loss']!r}; known: {', '.join(LOSS_PRESETS)}")
-        data["loss"] = config_to_dict(LOSS_PRESETS[data["loss"]])
-    try:
-        return core_load_config(SaliencyConfig, data, overrides)
-    except ConfigError as err:
-        raise ConfigError(f"{where}: {err}") from err
+    """The UNet3D of a size preset (`tiny` | `small` | `full`)."""
+    if size not in ModelConfig.PRESETS:
+        raise ConfigError(f"unknown saliency size {size!r}; choose one of {', '.join(ModelConfig.PRESETS)}")
+    return ModelConfig.PRESETS[size]

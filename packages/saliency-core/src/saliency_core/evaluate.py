@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from saliency_core.config import load_config
+from saliency_core.config import SaliencyConfig
 from saliency_core.data import SaliencyClipDataset
 from saliency_core.infer import minmax_per_frame
 from saliency_core.sources import load_manifest, make_saliency_splits
+from vqa_core.config import load_config
 from vqa_core.errors import DatasetError, VqaError
 
 
@@ -37,7 +38,7 @@ def evaluate_saliency(
     from saliency_core.train import clip_saliency_metrics, load_saliency_model, read_saliency_checkpoint
 
     state = read_saliency_checkpoint(checkpoint)
-    config = load_config(state["config"])
+    config = load_config(SaliencyConfig, state["config"])
     model = load_saliency_model(checkpoint, device=device)
     device_t = next(model.parameters()).device
     manifest = load_manifest(data, data_root)

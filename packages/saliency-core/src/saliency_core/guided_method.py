@@ -117,9 +117,10 @@ class SaliencyGuidedMethod(Method):
     # -- the saliency stage -----------------------------------------------------------------
     def saliency_stage_config(self) -> Any:
         """The saliency-core training config of the `saliency` pretraining stage."""
-        from saliency_core.config import load_config
+        from saliency_core.config import SaliencyConfig
+        from vqa_core.config import load_config
 
-        return load_config(self.config.saliency.stage_preset)
+        return load_config(SaliencyConfig, self.config.saliency.stage_preset)
 
     def pretrain_stages(self) -> list[PretrainStage]:
         """The saliency UNet3D, unless no saliency model is used or a checkpoint is given."""

@@ -38,10 +38,11 @@ def saliency_stage(preset: Any, dataset: str, data_root: str | None = None) -> P
     """The `saliency` stage: `preset` (a saliency-core preset name, YAML path or config) trained
     on `dataset` (e.g. "demo-saliency", in `data_root` or the cache root), on the device its
     trainer config names."""
-    from saliency_core.config import load_config
+    from saliency_core.config import SaliencyConfig
+    from vqa_core.config import load_config
     from vqa_core.stages import PretrainStage
 
-    stage = SaliencyStageConfig(saliency=load_config(preset), dataset=dataset, data_root=data_root)
+    stage = SaliencyStageConfig(saliency=load_config(SaliencyConfig, preset), dataset=dataset, data_root=data_root)
 
     def build(folder: Path) -> None:
         from saliency_core.train import train_saliency

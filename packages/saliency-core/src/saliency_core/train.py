@@ -27,13 +27,13 @@ from torch import nn
 
 # add_train_command is re-exported: the `saliency-train` entry point and callers name it here.
 from saliency_core.command import add_train_arguments, add_train_command, run_train  # noqa: F401
-from saliency_core.config import SaliencyConfig, load_config
+from saliency_core.config import SaliencyConfig
 from saliency_core.data import SaliencyClipDataset
 from saliency_core.infer import minmax_per_frame
 from saliency_core.losses import SaliencyLoss
 from saliency_core.model import SaliencyUNet3D
 from saliency_core.sources import load_manifest, make_saliency_splits
-from vqa_core.config import config_to_dict, dump_config
+from vqa_core.config import config_to_dict, dump_config, load_config
 from vqa_core.datasets import Manifest
 from vqa_core.errors import ConfigError, VqaError
 from vqa_core.metrics import saliency_metrics_per_frame
@@ -140,7 +140,7 @@ def _check_resume_config(out_dir: Path, config: SaliencyConfig) -> None:
     saved = out_dir / CONFIG_FILE
     if not saved.is_file():
         return
-    previous = load_config(saved)
+    previous = load_config(SaliencyConfig, saved)
     if _comparable(previous) != _comparable(config):
         raise ConfigError(
             f"{saved}: the run in {out_dir} was started with another config; resume with the same config "
@@ -169,7 +169,7 @@ def train_saliency(
     (`resume=True`); `device` overrides the config's (`auto` picks CUDA when present).
     `callbacks` go to the Trainer (`on_step_end(trainer, step, logs)`, `on_epoch_end(trainer, record)`).
     """
-    config = load_config(config)
+    config = load_config(SaliencyConfig, config)
     overrides: dict[str, Any] = {}
     if device is not None:
         overrides["trainer.device"] = device
@@ -178,7 +178,7 @@ def train_saliency(
     if progress is not None:
         overrides["trainer.progress"] = progress
     if overrides:
-        config = load_config(config, overrides)
+        config = load_config(SaliencyConfig, config, overrides)
     source = data if data is not None else dataset
     if source is None:
         raise ConfigError("train_saliency needs data= (demo-saliency, dhf1k, diem or a manifest CSV)")
@@ -266,7 +266,7 @@ def load_saliency_model(path: str | Path, device: str | torch.device = "cpu") ->
     from vqa_core.device import resolve_device
 
     state = read_saliency_checkpoint(path)
-    config = load_config(state["config"])
+    config = load_config(SaliencyConfig, state["config"])
     model = SaliencyUNet3D(config.model)
     model.load_state_dict(state["model"])
     return model.to(resolve_device(device)).eval()

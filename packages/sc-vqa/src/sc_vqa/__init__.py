@@ -18,7 +18,6 @@ from dataclasses import replace
 from torch import nn
 
 from sc_vqa.config import (
-    PRESETS,
     DataConfig,
     LossConfig,
     ModelConfig,
@@ -48,7 +47,6 @@ def build_model(
 
 
 __all__ = [
-    "PRESETS",
     "ClipEncoder",
     "DataConfig",
     "LossConfig",

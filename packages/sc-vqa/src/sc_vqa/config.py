@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from vqa_core.errors import ConfigError
 from vqa_core.train.train_config import TrainConfig as TrainerConfig
@@ -109,6 +110,8 @@ def _sc_augment(**kw) -> ClipAugmentConfig:
 class ScConfig:
     """Everything one SC-VQA run needs; a checkpoint stores it whole."""
 
+    PRESETS: ClassVar[dict[str, ScConfig]]
+
     size: str = "full"
     model: ModelConfig = field(default_factory=ModelConfig)
     saliency: SaliencyConfig = field(default_factory=SaliencyConfig)
@@ -116,11 +119,6 @@ class ScConfig:
     augment: ClipAugmentConfig = field(default_factory=_sc_augment)
     loss: LossConfig = field(default_factory=LossConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-
-    @classmethod
-    def presets(cls) -> dict[str, ScConfig]:
-        """Size presets, for `vqa_core.config.load_config(ScConfig, "small")`."""
-        return PRESETS
 
     def __post_init__(self) -> None:
         sal, m = self.saliency, self.model
@@ -220,14 +218,14 @@ def _tiny() -> ScConfig:
     )
 
 
-PRESETS: dict[str, ScConfig] = {"full": _full(), "small": _small(), "tiny": _tiny()}
+ScConfig.PRESETS = {"full": _full(), "small": _small(), "tiny": _tiny()}
 
 
 def preset(size: str = "full") -> ScConfig:
     """A fresh copy of a preset, safe to modify."""
-    if size not in PRESETS:
-        raise ConfigError(f"unknown SC-VQA size {size!r}; choose one of {list(PRESETS)}")
-    return copy.deepcopy(PRESETS[size])
+    if size not in ScConfig.PRESETS:
+        raise ConfigError(f"unknown SC-VQA size {size!r}; choose one of {list(ScConfig.PRESETS)}")
+    return copy.deepcopy(ScConfig.PRESETS[size])
 
 
 def with_contrastive(cfg: ScConfig, weight: float) -> ScConfig:

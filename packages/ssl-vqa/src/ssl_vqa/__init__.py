@@ -24,8 +24,6 @@ _LAZY = {
     "ClipQualityScorer": "ssl_vqa.clip_quality",
     "build_clip_model": "ssl_vqa.clip_quality",
     "openai_to_open_clip": "ssl_vqa.clip_quality",
-    "PRESETS": "ssl_vqa.config",
-    "QASA_PRESETS": "ssl_vqa.config",
     "ClipAuxConfig": "ssl_vqa.config",
     "CombineConfig": "ssl_vqa.config",
     "NiqeConfig": "ssl_vqa.config",

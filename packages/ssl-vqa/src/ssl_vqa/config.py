@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from st_vqrl.config import PRESETS as STVQRL_PRESETS
 from st_vqrl.config import StVqrlConfig
 from vqa_core.errors import ConfigError
 from vqa_core.train import TrainConfig
 
 __all__ = [
-    "PRESETS",
-    "QASA_PRESETS",
     "ClipAuxConfig",
     "CombineConfig",
     "NiqeConfig",
@@ -215,7 +212,7 @@ class OptimConfig:
 
 
 def _stvqrl(size: str) -> StVqrlConfig:
-    return copy.deepcopy(STVQRL_PRESETS[size])
+    return copy.deepcopy(StVqrlConfig.PRESETS[size])
 
 
 @dataclass
@@ -227,6 +224,8 @@ class SslConfig:
     `init_from`: the authors' released SSL-VQA (or QASA-VQA) checkpoint `{primary, auxillary}`;
     loaded after the ST-VQRL init, so fine-tuning starts from the published model.
     """
+
+    PRESETS: ClassVar[dict[str, SslConfig]]
 
     stvqrl: StVqrlConfig = field(default_factory=lambda: _stvqrl("full"))
     init: Literal["stvqrl", "random"] = "stvqrl"
@@ -250,14 +249,12 @@ class SslConfig:
         if self.trainer.batch_size < 2:
             raise ConfigError("trainer.batch_size must be >= 2: the PLCC losses are batch correlations")
 
-    @classmethod
-    def presets(cls) -> dict[str, Any]:
-        return PRESETS
-
 
 @dataclass
 class QasaConfig(SslConfig):
     """Everything that defines a QASA-VQA run (the SSL-VQA fields plus the CLIP auxiliary)."""
+
+    PRESETS: ClassVar[dict[str, QasaConfig]]
 
     clip: ClipAuxConfig = field(default_factory=ClipAuxConfig)
     combine: CombineConfig = field(default_factory=lambda: CombineConfig(mode="product"))
@@ -268,10 +265,6 @@ class QasaConfig(SslConfig):
             epochs=41, batch_size=6, lr=1e-4, weight_decay=0.05, warmup=0.06, drop_last=True
         )
     )
-
-    @classmethod
-    def presets(cls) -> dict[str, Any]:
-        return QASA_PRESETS
 
 
 # A tiny open_clip ViT (about 2M parameters, most of them the 49k-token embedding): tests only.
@@ -302,7 +295,7 @@ def _tiny_stvqrl() -> StVqrlConfig:
     return _stvqrl("tiny")
 
 
-PRESETS: dict[str, SslConfig] = {
+SslConfig.PRESETS = {
     # Seconds on CPU: tests (random init; the ST-VQRL stage is skipped).
     "tiny": SslConfig(
         stvqrl=_tiny_stvqrl(),
@@ -324,7 +317,7 @@ PRESETS: dict[str, SslConfig] = {
     "full": SslConfig(),
 }
 
-QASA_PRESETS: dict[str, QasaConfig] = {
+QasaConfig.PRESETS = {
     "tiny": QasaConfig(
         stvqrl=_tiny_stvqrl(),
         init="random",

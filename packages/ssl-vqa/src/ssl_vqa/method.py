@@ -14,7 +14,7 @@
 5. the reference Gaussian is fitted (SSL-VQA), the two models' score statistics on the labelled
    videos fix the combination (`combine`), and a linear fit (increasing) maps the combined score to MOS.
 
-`semi.labelled` is also the `--labelled` of `vqa ssl fit` (a count or a fraction).
+`semi.labelled` is a count or a fraction of the training split (with `bench`: `--set ssl:semi.labelled=0.25`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from vqa_core.lazy import lazy_exports
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
     "BACKBONE_SIZES": "st_vqrl.config",
-    "PRESETS": "st_vqrl.config",
     "BackboneConfig": "st_vqrl.config",
     "ClipConfig": "st_vqrl.config",
     "EvalConfig": "st_vqrl.config",

@@ -71,7 +71,10 @@ def add_command(sub: argparse._SubParsersAction) -> None:
             "full (the paper: Swin3D-T, 32x2 clips, 7x7x32 fragments)."
         ),
     )
-    pre.add_argument("--config", default="small", help="preset (tiny|small|full) or YAML file (default: small)")
+    pre.add_argument(
+        "--config", default="small",
+        help="preset (tiny|small|full) or a YAML file (may start from `preset: small`); default: small",
+    )
     pre.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     pre.add_argument(
         "--dataset",

@@ -1,21 +1,20 @@
 """ST-VQRL configuration: backbone, clip sampling, self-supervised pretraining and evaluation.
 
-Presets `tiny` / `small` / `full` are data (`PRESETS`), loadable and overridable through
-`vqa_core.config.load_config(StVqrlConfig, "small", overrides)`; the YAML files in
-`benchmarks/configs/stvqrl-*.yaml` hold the same values for users to edit.
+Presets `tiny` / `small` / `full` are data (`StVqrlConfig.PRESETS`), loadable and overridable
+through `vqa_core.config.load_config(StVqrlConfig, "small", overrides)`; a YAML file may start from
+one (`preset: small`) and list only what it changes (e.g. `benchmarks/configs/stvqrl-small-no-pretrain.yaml`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from vqa_core.errors import ConfigError
 from vqa_core.train import TrainConfig
 
 __all__ = [
     "BACKBONE_SIZES",
-    "PRESETS",
     "BackboneConfig",
     "ClipConfig",
     "EvalConfig",
@@ -176,6 +175,8 @@ class EvalConfig:
 class StVqrlConfig:
     """Everything that defines an ST-VQRL run; `init_from` loads the authors' released checkpoint."""
 
+    PRESETS: ClassVar[dict[str, StVqrlConfig]]
+
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
@@ -192,7 +193,7 @@ class StVqrlConfig:
 # below the token count), shrink the covariances 10% toward a scaled identity and use
 # tau = 1. Both pretrain on `demo-pretrain` with 2 of its 8 scenes held out (val_* in
 # history.jsonl). `full` keeps the seed's values.
-PRESETS: dict[str, StVqrlConfig] = {
+StVqrlConfig.PRESETS = {
     # Quick benchmark runs: 1-2 min of CPU pretraining (20 epochs x 3 steps); tests shorten it to 1 epoch.
     "tiny": StVqrlConfig(
         backbone=BackboneConfig(size="tiny", drop_path=0.0),

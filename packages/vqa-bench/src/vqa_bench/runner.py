@@ -180,17 +180,13 @@ def resolve_method_config(
     mine.yaml` can configure each). An override `METHOD:key=value` applies to that method only,
     so one `--method all` run can switch off e.g. dagr's saliency. `no_pretrained` turns every
     `pretrained` field (ImageNet, Kinetics, CLIP weights) off: the offline switch."""
-    from vqa_core.config import config_from_dict, config_to_dict
+    from vqa_core.config import load_config, without_pretrained
     from vqa_core.method import list_methods
 
     known = set(list_methods())
     mine = method_overrides(overrides, method_name, known)
-    config = _load_method_config(method_cls, spec, method_name, mine, known)
-    if no_pretrained:
-        data = config_to_dict(config)
-        if _drop_pretrained(data):
-            config = config_from_dict(method_cls.config_class, data, origin=f"{spec} with --no-pretrained")
-    return config
+    config = load_config(method_cls.config_class, spec, mine or None, section=method_name, sections=known)
+    return without_pretrained(config, origin=f"{spec} with --no-pretrained") if no_pretrained else config
 
 
 def method_overrides(overrides: Sequence[str], method_name: str, methods: set[str]) -> list[str]:
@@ -208,40 +204,6 @@ def method_overrides(overrides: Sequence[str], method_name: str, methods: set[st
         else:
             out.append(item)
     return out
-
-
-def _load_method_config(
-    method_cls: type, spec: str, method_name: str, overrides: list[str], known: set[str]
-) -> Any:
-    from vqa_core.config import load_config
-
-    path = Path(spec)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if isinstance(data, dict) and data and set(data) <= known:
-            if method_name not in data:
-                raise ConfigError(
-                    f"config file {path} has sections for {', '.join(sorted(data))} but none for {method_name!r}"
-                )
-            return load_config(method_cls.config_class, data[method_name], overrides or None)
-    return load_config(method_cls.config_class, spec, overrides or None)
-
-
-def _drop_pretrained(data: dict[str, Any]) -> bool:
-    """Set every `pretrained` entry of a nested config dict off (False, or None for a weight
-    tag like CLIP's "openai"); True if anything changed."""
-    changed = False
-    for key, value in data.items():
-        if isinstance(value, dict):
-            changed = _drop_pretrained(value) or changed
-        elif key == "pretrained" and value not in (False, None):
-            data[key] = False if isinstance(value, bool) else None
-            changed = True
-    return changed
 
 
 def package_versions() -> dict[str, str]:

@@ -48,6 +48,8 @@ _LAZY = {
     "load_config": "vqa_core.config",
     "dump_config": "vqa_core.config",
     "config_hash": "vqa_core.config",
+    "preset_names": "vqa_core.config",
+    "without_pretrained": "vqa_core.config",
     "resolve_device": "vqa_core.device",
     "Method": "vqa_core.method",
     "ScoreCalibration": "vqa_core.method",

@@ -60,23 +60,34 @@ def add_probe_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_probe(args: argparse.Namespace) -> int:
+    """One line per video; with --json every line is a JSON object, errors included
+    (`{"path": ..., "error": ...}` on stdout, so a consumer reads one stream), and the exit
+    status is 1 when any video failed."""
+    import warnings
     from dataclasses import asdict
 
-    from vqa_core.video import probe
+    from vqa_core.video import ShortVideoWarning, probe
 
     failed = 0
     for path in args.videos:
         try:
-            info = probe(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ShortVideoWarning)  # the note field says it
+                info = probe(path)
         except VqaError as err:
             failed += 1
-            print(f"{path}: error: {err}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"path": str(path), "error": str(err)}))
+            else:
+                print(f"{path}: error: {err}", file=sys.stderr)
             continue
         if args.json:
             print(json.dumps({"path": str(path), **asdict(info)}))
         else:
-            fields = ", ".join(f"{k}={v}" for k, v in asdict(info).items())
+            fields = ", ".join(f"{k}={v}" for k, v in asdict(info).items() if k != "note")
             print(f"{path}: {fields}")
+            if info.note:
+                print(f"{path}: warning: {info.note}", file=sys.stderr)
     return 1 if failed else 0
 
 

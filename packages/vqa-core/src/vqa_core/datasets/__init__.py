@@ -1,10 +1,13 @@
 """Datasets: manifests, dataset descriptors, splits, MOS scaling and the torch Dataset.
 
-`build_manifest(name, data_root)` reads a dataset's official label file as described by
-`data_manifests/<name>.yaml`; `make_splits(manifest)` gives the protocol's splits (official,
+`build_manifest(name, data_root)` reads a dataset's official label file as described by its
+descriptor (`vqa_core/datasets/descriptors/<name>.yaml`, shipped with the package, or one of the
+user's, see `descriptor_search`); `make_splits(manifest)` gives the protocol's splits (official,
 or 10 seeded 80/20 train/test splits with a validation part carved from train);
-`MosScaler.fit(train_items)` normalises MOS from the train part only; `VideoDataset` decodes
-sampled frames in DataLoader workers and reports undecodable videos instead of crashing.
+`MosScaler.fit(train_items)` normalises MOS from the train part only; `check_videos(items)`
+probes every video once (cached on disk) and sorts out the ones that cannot be used;
+`VideoDataset` decodes sampled frames in DataLoader workers and reports undecodable videos
+instead of crashing.
 """
 
 from __future__ import annotations
@@ -13,16 +16,24 @@ from vqa_core.lazy import lazy_exports
 
 # Names load on first use, so that `vqa --help` and the command plugins do not import torch.
 _LAZY = {
-    "DatasetDescriptor": "vqa_core.datasets.descriptor",
-    "DescriptorPart": "vqa_core.datasets.descriptor",
-    "LabelFile": "vqa_core.datasets.descriptor",
-    "PathRule": "vqa_core.datasets.descriptor",
-    "build_manifest": "vqa_core.datasets.descriptor",
-    "descriptor_dirs": "vqa_core.datasets.descriptor",
-    "list_datasets": "vqa_core.datasets.descriptor",
-    "load_descriptor": "vqa_core.datasets.descriptor",
+    "VideoCheck": "vqa_core.datasets.check",
+    "check_videos": "vqa_core.datasets.check",
+    "DatasetDescriptor": "vqa_core.datasets.descriptor_schema",
+    "DescriptorPart": "vqa_core.datasets.descriptor_schema",
+    "LabelFile": "vqa_core.datasets.descriptor_schema",
+    "PathRule": "vqa_core.datasets.descriptor_schema",
+    "descriptor_dirs": "vqa_core.datasets.descriptor_search",
+    "list_datasets": "vqa_core.datasets.descriptor_search",
+    "load_descriptor": "vqa_core.datasets.descriptor_search",
+    "shipped_descriptors": "vqa_core.datasets.descriptor_search",
+    "descriptor_from_dict": "vqa_core.datasets.descriptor_yaml",
+    "load_descriptor_file": "vqa_core.datasets.descriptor_yaml",
+    "build_manifest": "vqa_core.datasets.manifest_build",
+    "count_report": "vqa_core.datasets.manifest_report",
+    "unlabelled_files": "vqa_core.datasets.manifest_report",
     "Manifest": "vqa_core.datasets.manifest",
     "ManifestItem": "vqa_core.datasets.manifest",
+    "raw_format_of": "vqa_core.datasets.manifest",
     "read_manifest_csv": "vqa_core.datasets.manifest",
     "saliency_paths": "vqa_core.datasets.manifest",
     "write_manifest_csv": "vqa_core.datasets.manifest",

@@ -5,21 +5,29 @@
     vqa dataset build konvid-1k --data-root /data/KoNViD -o konvid.csv --splits-out konvid_splits.csv
 
 `build` is also the verifier users ask for (anchors §5 item 11): it checks that every
-labelled video exists and names the missing ones. The maintainer script
-`tools/build_manifest.py` runs the same code.
+labelled video exists and decodes (`check_videos`: a 0-byte or text `.mp4` is not a video),
+and names the missing and undecodable ones. The maintainer script `tools/build_manifest.py`
+runs the same code.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
+import warnings
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vqa_core.errors import DatasetError
 
+if TYPE_CHECKING:
+    from vqa_core.datasets.manifest import Manifest
+
 EPILOG = """\
-Datasets are described by YAML files in data_manifests/ (or $VQA_ZOO_DATA_MANIFESTS); a path to a
+Datasets are described by YAML descriptors shipped inside vqa-core (`show NAME` prints the file);
+your own go in ./data_manifests or a folder listed in $VQA_ZOO_DATA_MANIFESTS, and a path to a
 descriptor YAML works as a NAME too. Your own dataset: a CSV with columns video_id,path,mos
 (paths relative to the CSV) needs no descriptor; see data_manifests/README.md.
 """
@@ -71,10 +79,13 @@ def add_build_arguments(p: argparse.ArgumentParser) -> None:
         "--on-missing",
         choices=("error", "drop"),
         default="error",
-        help="labelled videos that are not found: fail listing them (default) or drop them with a warning",
+        help="labelled videos that are not found or do not decode: fail listing them (default) or drop "
+        "them with a warning",
     )
     p.add_argument(
-        "--no-check-videos", action="store_true", help="do not look for the video files (label parsing only)"
+        "--no-check-videos",
+        action="store_true",
+        help="do not look for the video files or decode them (label parsing only)",
     )
     p.add_argument("--splits-out", type=Path, metavar="CSV", help="also write the benchmark splits as a CSV")
     p.add_argument(
@@ -149,6 +160,8 @@ def run_build(args: argparse.Namespace) -> int:
             on_missing=args.on_missing,
             label_files=_label_files(args.label_file),
         )
+    if not args.no_check_videos:
+        _drop_undecodable(manifest, args.on_missing)
     parts = Counter(item.split or "(no official split)" for item in manifest)
     print(
         f"{manifest.name}: {len(manifest)} items; " + ", ".join(f"{k}: {v}" for k, v in sorted(parts.items()))
@@ -172,3 +185,23 @@ def run_build(args: argparse.Namespace) -> int:
         sizes = ", ".join(f"{p} {len(ids)}" for p, ids in splits[0].parts.items())
         print(f"  {len(splits)} split(s) ({sizes} in the first) written to {path}")
     return 0
+
+
+def _drop_undecodable(manifest: Manifest, on_missing: str) -> None:
+    """Probe every video (cached); fail naming the bad ones, or drop them with a warning."""
+    from vqa_core.datasets.check import check_videos
+
+    check = check_videos(manifest.items, progress=True)
+    for item, note in check.notes:
+        print(f"  warning: {item.video_id} ({item.path}): {note}", file=sys.stderr)
+    if not check.bad:
+        return
+    if on_missing == "error":
+        raise DatasetError(
+            f"dataset {manifest.name!r}: {check.summary()}\nReplace or remove these files, or drop them "
+            "(--on-missing drop)."
+        )
+    if not check.ok:
+        raise DatasetError(f"dataset {manifest.name!r}: no video decodes; {check.summary()}")
+    warnings.warn(f"dataset {manifest.name!r}: {check.summary()}\nThey are dropped.", stacklevel=2)
+    manifest.items = check.ok

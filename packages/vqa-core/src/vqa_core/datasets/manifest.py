@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from vqa_core.atomic import atomic_open
 from vqa_core.errors import DatasetError
 
 BASE_COLUMNS = ("video_id", "path", "mos", "split")
@@ -52,6 +53,8 @@ class ManifestItem:
             object.__setattr__(self, "path", Path(self.path))
         if not isinstance(self.mos, float):
             object.__setattr__(self, "mos", float(self.mos))
+        if math.isinf(self.mos):  # NaN means "no MOS"; an infinite one is always a broken label
+            raise DatasetError(f"video {self.video_id!r} ({self.path}): MOS {self.mos} is not a finite number")
 
     @property
     def has_mos(self) -> bool:
@@ -149,14 +152,14 @@ def _relative(path: Path, base: Path) -> str:
 def write_manifest_csv(items: Iterable[ManifestItem], path: str | Path) -> Path:
     """Write items as CSV: `video_id,path,mos,split` then the union of `extra` keys, sorted.
 
-    Paths (and the saliency folders) are written relative to the CSV's folder.
+    Paths (and the saliency folders) are written relative to the CSV's folder; a video
+    without a MOS (saliency clips, lists to score) gets an empty MOS cell.
     """
     path = Path(path)
     items = list(items)
     base = path.resolve().parent
     extra_keys = sorted({k for item in items for k in item.extra} - set(BASE_COLUMNS))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([*BASE_COLUMNS, *extra_keys])
         for item in items:
@@ -167,7 +170,7 @@ def write_manifest_csv(items: Iterable[ManifestItem], path: str | Path) -> Path:
                     value = _relative(Path(value), base)
                 extras.append(value)
             writer.writerow(
-                [item.video_id, _relative(item.path, base), repr(float(item.mos)), item.split, *extras]
+                [item.video_id, _relative(item.path, base), repr(item.mos) if item.has_mos else "", item.split, *extras]
             )
     return path
 
@@ -186,9 +189,35 @@ def _parse_extra(value: str) -> Any:
         return value
 
 
+_NAN_TEXT = ("nan", "NaN", "NAN")
+
+
+def _parse_mos(text: str, where: str, video_id: str) -> float:
+    """A MOS cell: a finite number, or empty for a video without a MOS. `inf` is refused here,
+    naming the line, because it would only fail much later with a misleading message."""
+    if text == "" or text in _NAN_TEXT:
+        return math.nan
+    try:
+        mos = float(text)
+    except ValueError:
+        raise DatasetError(f"{where}: mos {text!r} is not a number (video {video_id!r})") from None
+    if not math.isfinite(mos):
+        raise DatasetError(
+            f"{where}: mos {text!r} is not a finite number (video {video_id!r}); correct it, or leave "
+            "the cell empty for a video without a MOS"
+        )
+    return mos
+
+
 def read_manifest_csv(path: str | Path) -> list[ManifestItem]:
     """Read a manifest CSV (`video_id,path,mos[,split,...]`); relative paths are resolved
     against the CSV's folder, so the items' paths are absolute.
+
+    MOS cells are finite numbers; an empty cell is a video without a MOS (saliency clips,
+    videos to score). `inf` is refused, naming the file, line and id. A literal `nan` is
+    refused too when other rows have a MOS (a label lost in a spreadsheet, which would
+    otherwise poison the normalisation); a file whose every row is `nan` or empty is an
+    unlabelled list, as vqa-zoo wrote them before it left those cells empty.
 
     Also the format of a user's own dataset: see `data_manifests/README.md`.
     """
@@ -206,14 +235,15 @@ def read_manifest_csv(path: str | Path) -> list[ManifestItem]:
                 f"found {columns}"
             )
         items = []
-        for lineno, row in enumerate(reader, 2):
+        nan_rows: list[tuple[int, str]] = []  # (line, video id) of literal `nan` MOS cells
+        for row in reader:
+            lineno = reader.line_num
             row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            try:
-                mos = float(row["mos"]) if row["mos"] not in ("", "nan", "NaN") else math.nan
-            except ValueError:
-                raise DatasetError(f"{path}:{lineno}: mos {row['mos']!r} is not a number") from None
             if not row["video_id"] or not row["path"]:
                 raise DatasetError(f"{path}:{lineno}: empty video_id or path")
+            mos = _parse_mos(row["mos"], f"{path}:{lineno}", row["video_id"])
+            if row["mos"] in _NAN_TEXT:
+                nan_rows.append((lineno, row["video_id"]))
             extra = {}
             for key, value in row.items():
                 if key in BASE_COLUMNS:
@@ -231,9 +261,36 @@ def read_manifest_csv(path: str | Path) -> list[ManifestItem]:
                     extra=extra,
                 )
             )
+    if nan_rows and any(item.has_mos for item in items):
+        lineno, video_id = nan_rows[0]
+        more = f" (and {len(nan_rows) - 1} more rows)" if len(nan_rows) > 1 else ""
+        raise DatasetError(
+            f"{path}:{lineno}: mos 'nan' is not a number (video {video_id!r}){more}, while other rows "
+            "have a MOS; correct it, or leave the cell empty for a video without a MOS"
+        )
     check_unique_ids(items, str(path))
     return items
 
 
 def with_split(item: ManifestItem, split: str) -> ManifestItem:
     return replace(item, split=split)
+
+
+def raw_format_of(item: ManifestItem) -> Any:
+    """The `vqa_core.video.RawFormat` of a headerless .yuv item (from its `raw_*` extra fields,
+    set by descriptors with a `raw_format`), or None for an ordinary container."""
+    if "raw_width" not in item.extra:
+        return None
+    from vqa_core.video import RawFormat
+
+    try:
+        return RawFormat(
+            width=int(item.extra["raw_width"]),
+            height=int(item.extra["raw_height"]),
+            pix_fmt=str(item.extra.get("raw_pix_fmt") or "yuv420p"),
+            fps=float(item.extra.get("raw_fps") or 25.0),
+        )
+    except (KeyError, ValueError, TypeError) as err:
+        raise DatasetError(
+            f"item {item.video_id!r} ({item.path}): bad raw video geometry {dict(item.extra)}: {err}"
+        ) from err

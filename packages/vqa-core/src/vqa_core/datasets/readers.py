@@ -34,14 +34,22 @@ def normalise_column(name: str) -> str:
 
 @dataclass
 class LabelTable:
-    """Rows of one label file, with the file it came from (for error messages)."""
+    """Rows of one label file, with the file it came from and, where the format has them,
+    the line (text files) or sheet row (xlsx) of each row, so errors can point at them."""
 
     path: Path
     columns: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def where(self, index: int) -> str:
+        """`file:line` of row `index` (0-based), or `file (entry N)` for formats without lines."""
+        if index < len(self.lines):
+            return f"{self.path}:{self.lines[index]}"
+        return f"{self.path} (entry {index + 1})"
 
     def find_column(self, *names: str) -> str | None:
         """The actual column matching any of `names` loosely, or None."""
@@ -60,6 +68,17 @@ class LabelTable:
                 f"the file has columns {self.columns}. Is this the right label file for the dataset?"
             )
         return column
+
+
+def non_finite_mos(table: LabelTable, index: int, video_id: str, value: Any, context: str = "") -> DatasetError:
+    """The error for row `index` whose MOS is NaN, inf or missing: MOS must be finite numbers,
+    and a NaN or inf read here would only fail later with a misleading message (a z-score of
+    "all equal" values, a NaN correlation)."""
+    about = f" ({context})" if context else ""
+    return DatasetError(
+        f"{table.where(index)}{about}: video {video_id!r} has MOS {value!r}, not a finite number; "
+        "correct the label file or remove that row"
+    )
 
 
 def read_label_file(path: str | Path, fmt: str, options: Mapping[str, Any] | None = None) -> LabelTable:
@@ -107,12 +126,13 @@ def read_csv_table(
         if head is None:
             raise DatasetError(f"{path}: the file is empty")
         names = [h.strip() for h in head]
-        rows = []
+        rows, lines = [], []
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
             rows.append({n: v.strip() for n, v in zip(names, values) if n})
-    return LabelTable(path, [n for n in names if n], rows)
+            lines.append(reader.line_num)
+    return LabelTable(path, [n for n in names if n], rows, lines)
 
 
 def read_fastvqa_txt(path: Path, encoding: str = "utf-8") -> LabelTable:
@@ -121,11 +141,12 @@ def read_fastvqa_txt(path: Path, encoding: str = "utf-8") -> LabelTable:
     Adds the derived columns `stem` (relpath without extension, e.g. `yfcc-batch1/747`) and
     `name` (file name without extension) so descriptors can key rows by the official id.
     """
-    rows = []
+    rows, lines = [], []
     with path.open(encoding=encoding) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            lines.append(lineno)
             parts = [p.strip() for p in line.split(",")]
             if len(parts) != 4:
                 raise DatasetError(
@@ -144,19 +165,20 @@ def read_fastvqa_txt(path: Path, encoding: str = "utf-8") -> LabelTable:
                     "mos": parts[3],
                 }
             )
-    return LabelTable(path, ["relpath", "stem", "name", "duration", "fps", "mos"], rows)
+    return LabelTable(path, ["relpath", "stem", "name", "duration", "fps", "mos"], rows, lines)
 
 
 def read_list_txt(path: Path, columns: Sequence[str] = ("name",), encoding: str = "utf-8") -> LabelTable:
     """A whitespace-separated list without header (e.g. STAViS `DIEM_list_test_fps.txt`)."""
     names = list(columns)
-    rows = []
+    rows, lines = [], []
     with path.open(encoding=encoding) as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, 1):
             parts = line.split()
             if parts:
                 rows.append(dict(zip(names, parts)))
-    return LabelTable(path, names, rows)
+                lines.append(lineno)
+    return LabelTable(path, names, rows, lines)
 
 
 def _mat_field(obj: Any, dotted: str, path: Path) -> Any:
@@ -246,7 +268,9 @@ def read_xlsx_table(path: Path, sheet: str | None = None, header_row: int = 1) -
                 shared.append("".join(t.text or "" for t in si.iter(f"{{{_XLSX_NS['m']}}}t")))
         root = ElementTree.fromstring(zf.read(member))
     grid: list[list[str]] = []
+    grid_rows: list[int] = []  # the sheet's own row numbers (rows may be absent from sheetData)
     for row in root.findall("m:sheetData/m:row", _XLSX_NS):
+        grid_rows.append(int(row.get("r") or len(grid_rows) + 1))
         values: dict[int, str] = {}
         for cell in row.findall("m:c", _XLSX_NS):
             kind = cell.get("t", "n")
@@ -263,12 +287,13 @@ def read_xlsx_table(path: Path, sheet: str | None = None, header_row: int = 1) -
     if len(grid) < header_row:
         raise DatasetError(f"{path}: sheet {sheet!r} has no header row {header_row}")
     names = [h.strip() for h in grid[header_row - 1]]
-    rows = []
-    for values in grid[header_row:]:
+    rows, lines = [], []
+    for values, number in zip(grid[header_row:], grid_rows[header_row:]):
         if not any(v.strip() for v in values):
             continue
         rows.append({n: v.strip() for n, v in zip(names, values) if n})
-    return LabelTable(path, [n for n in names if n], rows)
+        lines.append(number)
+    return LabelTable(path, [n for n in names if n], rows, lines)
 
 
 def read_clip_folders(path: Path, pattern: str = "*") -> LabelTable:

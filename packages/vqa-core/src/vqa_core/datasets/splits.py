@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vqa_core.atomic import atomic_open
 from vqa_core.datasets.manifest import Manifest, ManifestItem
 from vqa_core.errors import DatasetError
 
@@ -296,8 +297,7 @@ def write_splits_csv(splits: Sequence[Split], path: str | Path) -> Path:
     assignments = [s.assignment() for s in splits]
     ids = sorted({vid for a in assignments for vid in a})
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["video_id", *names])
         for vid in ids:

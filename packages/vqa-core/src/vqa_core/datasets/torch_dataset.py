@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from vqa_core.datasets.manifest import Manifest, ManifestItem
+from vqa_core.datasets.manifest import Manifest, ManifestItem, raw_format_of
 from vqa_core.datasets.mos_scaler import MosScaler
 from vqa_core.errors import DatasetError, VideoDecodeError
 
@@ -136,26 +136,6 @@ class VideoDataset(Dataset):
             "index": index,
             "frame_indices": torch.tensor(indices, dtype=torch.long),
         }
-
-
-def raw_format_of(item: ManifestItem) -> Any:
-    """The `vqa_core.video.RawFormat` of a headerless .yuv item (from its `raw_*` extra fields,
-    set by descriptors with a `raw_format`), or None for an ordinary container."""
-    if "raw_width" not in item.extra:
-        return None
-    from vqa_core.video import RawFormat
-
-    try:
-        return RawFormat(
-            width=int(item.extra["raw_width"]),
-            height=int(item.extra["raw_height"]),
-            pix_fmt=str(item.extra.get("raw_pix_fmt") or "yuv420p"),
-            fps=float(item.extra.get("raw_fps") or 25.0),
-        )
-    except (KeyError, ValueError, TypeError) as err:
-        raise DatasetError(
-            f"item {item.video_id!r} ({item.path}): bad raw video geometry {dict(item.extra)}: {err}"
-        ) from err
 
 
 def collate_skip_failed(batch: Sequence[Mapping[str, Any] | DecodeFailure | None]) -> dict[str, Any]:

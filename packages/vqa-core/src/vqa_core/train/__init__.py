@@ -23,9 +23,17 @@ The same script runs under `torchrun --nproc_per_node N`; `predict_dataset` runs
 with the same sharding and gathering (call it on every rank), and `score_dataset` does the
 same for a method's `score`: undecodable videos become error records, and every item gets its
 decode and model seconds.
+
+Layout: `trainer` (Trainer.fit: build the state, resume or start fresh), `state` (TrainState,
+RunState, RunPlan), `loop` (the epoch loop), `callbacks` (TrainCallback, EarlyStopping,
+History), `checkpointing` (LastCheckpoint, BestCheckpoint, restore), `precision` (autocast and
+gradient scaling), `checkpoint` (atomic, weights_only file IO), `inference` (predict_dataset,
+score_dataset).
 """
 
+from vqa_core.train.callbacks import EarlyStopping, History, TrainCallback
 from vqa_core.train.checkpoint import load_checkpoint, load_model_weights, save_checkpoint
+from vqa_core.train.checkpointing import BestCheckpoint, LastCheckpoint
 from vqa_core.train.distributed import (
     DistInfo,
     all_gather_objects,
@@ -44,20 +52,31 @@ from vqa_core.train.inference import (
     predict_dataset,
     score_dataset,
 )
+from vqa_core.train.precision import Precision
 from vqa_core.train.rng import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from vqa_core.train.schedule import build_scheduler, lr_factor
+from vqa_core.train.state import RunPlan, RunState, TrainState
 from vqa_core.train.task import TrainTask, move_to_device, quality_validation_metrics
 from vqa_core.train.train_config import TrainConfig
 from vqa_core.train.trainer import FitResult, Trainer, build_optimizer
 
 __all__ = [
+    "BestCheckpoint",
     "DatasetScores",
     "DistInfo",
+    "EarlyStopping",
     "FitResult",
+    "History",
     "IndexedDataset",
     "ItemFailure",
     "JobsDataset",
+    "LastCheckpoint",
+    "Precision",
+    "RunPlan",
+    "RunState",
+    "TrainCallback",
     "TrainConfig",
+    "TrainState",
     "TrainTask",
     "Trainer",
     "all_gather_objects",

@@ -5,12 +5,27 @@
     clip = read_clip("clip.mkv", idx, short_side=256)            # keeps the aspect ratio
     clip = read_clip("clip.yuv", idx, raw=RawFormat(1920, 1080, "yuv420p", fps=30))
 
-All failures a user can cause raise `vqa_core.VideoDecodeError` naming the file and the cause.
+All failures a user can cause raise `vqa_core.VideoDecodeError` naming the file and the cause,
+including inputs below the minimum vqa-zoo assesses (`MIN_SIDE` pixels a side, `MIN_FRAMES`
+decodable frames, no still images). A truncated file is scored on the frames that decode;
+`VideoInfo.note` and a `ShortVideoWarning` say how many the container declared.
 """
 
-from vqa_core.video.info import VideoInfo, probe
+from vqa_core.video.container import MIN_FRAMES, MIN_SIDE
+from vqa_core.video.info import ShortVideoWarning, VideoInfo, probe
 from vqa_core.video.raw import RawFormat
 from vqa_core.video.reader import frame_rate, read_clip
 from vqa_core.video.resize import INTERPOLATIONS, Resize
 
-__all__ = ["INTERPOLATIONS", "RawFormat", "Resize", "VideoInfo", "frame_rate", "probe", "read_clip"]
+__all__ = [
+    "INTERPOLATIONS",
+    "MIN_FRAMES",
+    "MIN_SIDE",
+    "RawFormat",
+    "Resize",
+    "ShortVideoWarning",
+    "VideoInfo",
+    "frame_rate",
+    "probe",
+    "read_clip",
+]

@@ -6,18 +6,43 @@ checked against duration x fps and, when it is missing or absurd, recounted by d
 (cheap: no decoding); `exact=True` decodes every frame, for files suspected to be damaged.
 The first frame is always decoded, which both proves the file is decodable and yields the
 display rotation, which lives in per-frame side data.
+
+Damaged and degenerate inputs (issue #16.5):
+- A truncated mp4 whose index sits at the start ("faststart") still declares every frame; its
+  index then points past the end of the file, so its frames are counted by decoding, and the
+  count that decodes is the one reported. The shortfall is not silent: `VideoInfo.note` says
+  how many frames the container declares and how many the file holds (for containers without
+  a frame count, such as mkv, its declared duration against the packets' span), and a
+  `ShortVideoWarning` is issued (callers such as `vqa score` put the note in their reason
+  column). Variable frame rate and a first frame late in the stream are not shortfalls.
+- Refused with a `VideoDecodeError` naming the file and the minimum: a displayed size below
+  `MIN_SIDE` x `MIN_SIDE` pixels (16), fewer than `MIN_FRAMES` decodable frames (2), and
+  still images (png, jpeg, bmp, ... read by FFmpeg's image demuxers): a single picture has no
+  motion to assess, and every method would score one frame repeated.
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
 from vqa_core.errors import VideoDecodeError
-from vqa_core.video.container import check_file, describe_error, open_video, stream_timing
+from vqa_core.video.container import (
+    MIN_FRAMES,
+    DeclaredLength,
+    check_file,
+    check_frame_size,
+    declared_length,
+    describe_error,
+    index_within_file,
+    open_video,
+    shortfall_slack,
+    stream_timing,
+)
 from vqa_core.video.raw import RawFormat, raw_frame_count
 from vqa_core.video.resize import displayed_size, quarter_turns
 
@@ -32,7 +57,10 @@ class VideoInfo:
     rotation in degrees (0, 90, 180 or 270). `fps` is the average frame rate, the one frame
     indices are based on; `num_frames_source` says how `num_frames` was obtained:
     "container" (header, checked against duration x fps), "packets" (demux count), "decoded"
-    (every frame decoded) or "raw" (file size / frame size).
+    (every frame decoded) or "raw" (file size / frame size). `frames_declared` is the frame
+    count the container's header claims (0 when it has none, as in mkv); `note` is empty for a
+    sound file, else one line a caller can show, e.g. "the container declares 64 frames but
+    the file holds only 39 ..." (or, without a header count, its declared seconds).
     """
 
     num_frames: int
@@ -44,6 +72,12 @@ class VideoInfo:
     rotation: int
     pix_fmt: str
     num_frames_source: str
+    frames_declared: int = 0
+    note: str = ""
+
+
+class ShortVideoWarning(UserWarning):
+    """A video holds fewer decodable frames than its container declares (truncated or damaged)."""
 
 
 def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False) -> VideoInfo:
@@ -55,6 +89,7 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
     p = check_file(path)
     if raw is not None:
         n = raw_frame_count(p, raw)
+        _check_frame_count(p, n, "raw frame")
         return VideoInfo(
             num_frames=n,
             fps=float(raw.fps),
@@ -73,11 +108,16 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         duration = _duration(container, stream)
         stream_time_base = stream.time_base
         header_count = stream.frames or 0
+        declared = declared_length(stream)
+        complete = index_within_file(p, stream)
         first = _first_frame(p, container, stream)
         rotation = quarter_turns(float(first.rotation or 0)) * 90
         height, width = displayed_size(first.height, first.width, rotation)
+        check_frame_size(p, width, height)
         pix_fmt = first.format.name
-    if header_count > 0 and not exact and _plausible(header_count, duration * fps if duration else None):
+    expected = duration * fps if duration else None
+    measured: float | None = None  # seconds of video the packets span, when counted
+    if header_count > 0 and not exact and complete and _plausible(header_count, expected):
         num_frames, source = header_count, "container"
     else:
         # Counting packets also measures the real pts span, which beats container durations
@@ -86,10 +126,17 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         source = "packets"
         if span:
             duration = span
-        if exact or num_frames == 0 or not _plausible(num_frames, duration * fps if duration else None):
+            measured = span
+        expected = duration * fps if duration else None
+        if exact or not complete or num_frames == 0 or not _plausible(num_frames, expected):
+            # a truncated file's index lists packets that are gone: only decoding tells
             num_frames, source = _count_decoded(p), "decoded"
     if num_frames == 0:
         raise VideoDecodeError(f"{p}: no decodable video frame")
+    _check_frame_count(p, num_frames, "decodable frame")
+    note = _shortfall_note(declared, num_frames, measured, fps)
+    if note:
+        warnings.warn(f"{p}: {note}", ShortVideoWarning, stacklevel=2)
     return VideoInfo(
         num_frames=num_frames,
         fps=fps,
@@ -100,7 +147,32 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         rotation=rotation,
         pix_fmt=pix_fmt,
         num_frames_source=source,
+        frames_declared=declared.frames,
+        note=note,
     )
+
+
+def _shortfall_note(declared: DeclaredLength, num_frames: int, measured: float | None, fps: float) -> str:
+    """"" for a file as long as its container says; else what is missing, in its words."""
+    tail = "(a truncated or damaged file); scored on the frames it holds"
+    if declared.frames:  # a header count is exact
+        if num_frames < declared.frames:
+            return f"the container declares {declared.frames} frames but the file holds only {num_frames} {tail}"
+        return ""
+    if declared.seconds and measured is not None and measured < declared.seconds - shortfall_slack(declared.seconds * fps) / fps:
+        return (
+            f"the container declares {declared.seconds:.2f} s of video but the file holds only "
+            f"{measured:.2f} s ({num_frames} frames) {tail}"
+        )
+    return ""
+
+
+def _check_frame_count(path: Path, count: int, what: str) -> None:
+    if count < MIN_FRAMES:
+        raise VideoDecodeError(
+            f"{path}: {count} {what}{'' if count == 1 else 's'}, fewer than the {MIN_FRAMES} vqa-zoo needs "
+            "(a still image or a one-frame clip has no motion to assess)"
+        )
 
 
 def _plausible(count: int, expected: float | None) -> bool:

@@ -1,0 +1,73 @@
+"""Every config class keeps its presets in one flat `PRESETS`, and their values are pinned.
+
+The golden hashes below are `config_hash` of each preset (class name + every value). They were
+taken before presets moved into `Cls.PRESETS` (commit ab402e6), so they prove that move changed
+no value. A change that moves one on purpose updates its hash here and says why in the commit:
+the hash keys cached pretraining stages, so a changed preset also retrains its stage.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from saliency_core.config import LossConfig, ModelConfig, SaliencyConfig
+from vqa_core.config import config_hash, load_config, preset_names
+from vqa_core.method import get_method, list_methods
+
+GOLDEN = {
+    "DagrConfig/full": "dc9d68f165daa1fc",
+    "DagrConfig/small": "90cfc15cad83ba7d",
+    "DagrConfig/tiny": "effd6643f001a2f2",
+    "LossConfig/literature": "5ef760dc2b64b774",
+    "LossConfig/seed": "ffe9ca6785486e2c",
+    "ModelConfig/full": "472f992f35566cc0",
+    "ModelConfig/small": "5eb7a3a675936fb6",
+    "ModelConfig/tiny": "8f19a4851ff3457f",
+    "QasaConfig/full": "cf485897bc4e278f",
+    "QasaConfig/small": "62beec6d628cb8aa",
+    "QasaConfig/tiny": "55dfd880819664a9",
+    "SaliencyConfig/full": "59e0d654173cd3a1",
+    "SaliencyConfig/small": "3826eec1ee54b4ca",
+    "SaliencyConfig/tiny": "b604518b43ecba34",
+    "ScConfig/full": "ca13983684c82340",
+    "ScConfig/small": "312083f39b19c61c",
+    "ScConfig/tiny": "8478d15a2c1f3db5",
+    "SslConfig/full": "498d3f0f5ed4b150",
+    "SslConfig/small": "ee284c0d03f4ec7d",
+    "SslConfig/tiny": "b0d97363f7c89dfd",
+    "StVqrlConfig/full": "4a24a147d291dcc8",
+    "StVqrlConfig/small": "e989b868c3254d05",
+    "StVqrlConfig/tiny": "9f5e97222d407e3c",
+    "StrConfig/full": "89bc248346bf3463",
+    "StrConfig/small": "c21981463a5f01fe",
+    "StrConfig/tiny": "f693ef729eef7e5d",
+}
+METHODS = list_methods()
+
+
+def _config_classes() -> list[type]:
+    """Every registered method's config class, and the saliency stage's classes."""
+    return sorted(
+        {get_method(name).config_class for name in METHODS} | {SaliencyConfig, ModelConfig, LossConfig},
+        key=lambda cls: cls.__name__,
+    )
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_method_config_has_flat_size_presets_of_its_own_class(name: str) -> None:
+    cls = get_method(name).config_class
+    assert set(preset_names(cls)) == {"tiny", "small", "full"}, name
+    for size, preset in cls.PRESETS.items():
+        assert type(preset) is cls, f"{cls.__name__}.PRESETS[{size!r}] is a {type(preset).__name__}"
+        assert load_config(cls, size) == preset
+
+
+def test_preset_values_are_the_pinned_ones() -> None:
+    found = {
+        f"{cls.__name__}/{size}": config_hash(preset)
+        for cls in _config_classes()
+        for size, preset in cls.PRESETS.items()
+    }
+    assert set(found) == set(GOLDEN), "a preset was added or removed: update GOLDEN"
+    moved = {key: (GOLDEN[key], value) for key, value in found.items() if value != GOLDEN[key]}
+    assert not moved, f"preset values changed (golden, now): {moved}"
