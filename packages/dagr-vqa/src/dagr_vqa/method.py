@@ -38,6 +38,7 @@ from vqa_core.datasets import ManifestItem
 from vqa_core.errors import VqaError
 from vqa_core.losses import plcc_loss, rank_loss
 from vqa_core.train import Trainer, TrainTask, barrier, predict_dataset, quality_validation_metrics
+from vqa_core.train.distributed import broadcast_object
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,8 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
         cache = FeatureCache(self.cache_dir, digest(trunk))
         settings = self._feature_settings()
         paths = [cache.path(it, ix, settings) for it, ix in zip(items, indices)]
-        todo = [i for i, p in enumerate(paths) if not p.is_file()]
+        # rank 0 says what is missing: every rank must run the same list under torchrun
+        todo = broadcast_object([i for i, p in enumerate(paths) if not p.is_file()])
         if todo:
             ds = ClipDataset(
                 [items[i] for i in todo], [indices[i] for i in todo], self.frame_size, maps=self.map_cache()

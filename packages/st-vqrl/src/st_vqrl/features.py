@@ -29,6 +29,7 @@ from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
 from vqa_core.train import score_dataset
+from vqa_core.train.distributed import broadcast_object
 
 __all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "token_scores", "weights_hash"]
 
@@ -138,19 +139,19 @@ def token_scores(
     errors: list[str | None] = [None] * n
     cache = TokenCache(cache_dir, weights_hash(backbone, projection), clip, num_clips) if cache_dir else None
     paths: list[Path | None] = [None] * n
-    todo = []
     for i, video in enumerate(videos):
         try:
             paths[i] = cache.path(video) if cache is not None else None
         except OSError as err:
             errors[i] = f"{video}: cannot read the video ({err})"
-            continue
-        if paths[i] is not None and paths[i].is_file():
-            start = time.perf_counter()
-            entries[i] = TokenCache.read(paths[i])
-            decode_s[i], model_s[i] = time.perf_counter() - start, 0.0
-        else:
-            todo.append(i)
+    # rank 0 says which entries are missing: under torchrun every rank must run the same list
+    # (another rank may already be writing entries of this call)
+    readable = [i for i in range(n) if errors[i] is None]
+    todo = broadcast_object([i for i in readable if paths[i] is None or not paths[i].is_file()])
+    for i in sorted(set(readable) - set(todo)):
+        start = time.perf_counter()
+        entries[i] = TokenCache.read(paths[i])
+        decode_s[i], model_s[i] = time.perf_counter() - start, 0.0
     if not todo:
         return TokenScores(entries, decode_s, model_s, errors)
 

@@ -450,8 +450,11 @@ class BenchRunner:
         from vqa_core.stages import ensure_stage
 
         out: dict[str, dict[str, Any]] = {}
+        def say(line: str) -> None:
+            self.console.print(f"  {name}: {line}")
+
         for stage in method.pretrain_stages():
-            res = ensure_stage(stage, self.settings.pretrain_cache, log=lambda line: self.console.print(f"  {name}: {line}"))
+            res = ensure_stage(stage, self.settings.pretrain_cache, log=say)
             out[stage.name] = {"key": res.key, "folder": res.folder, "seconds": res.seconds, "reused": res.reused}
         return out
 
