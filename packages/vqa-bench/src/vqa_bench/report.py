@@ -144,7 +144,10 @@ SHOWN_VIDEOS = 20
 
 
 def _video_lines(rows: Sequence[Mapping[str, Any]], where: Callable[[Mapping[str, Any]], str]) -> list[str]:
-    lines = [f"- {where(r)}{r['video_id']} (`{r['path']}`): {r['reason']}" for r in rows[:SHOWN_VIDEOS]]
+    lines = [
+        f"- {where(r)}{r['video_id']} (`{r['path']}`): {r['reason'].removeprefix(r['path'] + ': ')}"
+        for r in rows[:SHOWN_VIDEOS]
+    ]
     if len(rows) > SHOWN_VIDEOS:
         lines.append(f"- ... and {len(rows) - SHOWN_VIDEOS} more (all of them in metrics.json)")
     return lines

@@ -118,10 +118,13 @@ class AttemptClock:
 
 
 def _last_write(folder: Path) -> float:
+    """The latest modification time of a file under `folder` (folders' own times move when a
+    file is removed, so they are not evidence of work)."""
     latest = 0.0
     for path in folder.rglob("*"):
         try:
-            latest = max(latest, path.stat().st_mtime)
+            if path.is_file():
+                latest = max(latest, path.stat().st_mtime)
         except OSError:
             continue
     return latest
