@@ -113,7 +113,9 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
         lines = ["| case | command | exit | message | seconds |", "|---|---|---|---|---|"]
         for r in rows:
             cmd = " ".join(shlex.quote(Path(c).name if i == 0 else c) for i, c in enumerate(r.command))
-            lines.append(f"| {r.case} | `{short(cmd)}` | {r.returncode} | {short(r.message)} | {r.seconds:.2f} |")
+            lines.append(
+                f"| {r.case} | `{short(cmd)}` | {r.returncode} | {short(r.message)} | {r.seconds:.2f} |"
+            )
         Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -161,11 +163,14 @@ def cli(records: list[Case], plugin_path: Path, cache_root: Path, tmp_path_facto
         env.update(extra or {})
         return env
 
-    def run(case: str, program: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Case:
+    def run(
+        case: str, program: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> Case:
         command = [*entry_point(program), *map(str, args)]
         t0 = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, env=environment(env), timeout=timeout,
-                              cwd=workdir)
+        proc = subprocess.run(
+            command, capture_output=True, text=True, env=environment(env), timeout=timeout, cwd=workdir
+        )
         result = Case(case, command, proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - t0)
         records.append(result)
         return result
@@ -173,15 +178,23 @@ def cli(records: list[Case], plugin_path: Path, cache_root: Path, tmp_path_facto
     def start(program: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start an entry point without waiting (to signal it, or run a second one beside it)."""
         command = [*entry_point(program), *map(str, args)]
-        proc = subprocess.Popen(command, env=environment(env), cwd=workdir, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            command,
+            env=environment(env),
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         proc.started = time.perf_counter()
         return proc
 
     def finish(case: str, proc: subprocess.Popen, timeout: float = 120) -> Case:
         """Wait for a process from `start` and record it."""
         stdout, stderr = proc.communicate(timeout=timeout)
-        result = Case(case, list(proc.args), proc.returncode, stdout, stderr, time.perf_counter() - proc.started)
+        result = Case(
+            case, list(proc.args), proc.returncode, stdout, stderr, time.perf_counter() - proc.started
+        )
         records.append(result)
         return result
 
@@ -288,9 +301,25 @@ def toy_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def checkpoint(cli, toy_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A toy-gated model trained by `bench` (one split), as a user would get one for `vqa score`."""
     out = tmp_path_factory.mktemp("trained")
-    run = cli("a clean bench run (trains the checkpoint)", "bench", "--method", "toy-gated", "--dataset", toy_csv,
-              "--group-by", "scene", "--config", "tiny", "--splits", "1", "--device", "cpu", "--out", out,
-              "--no-progress")
+    run = cli(
+        "a clean bench run (trains the checkpoint)",
+        "bench",
+        "--method",
+        "toy-gated",
+        "--dataset",
+        toy_csv,
+        "--group-by",
+        "scene",
+        "--config",
+        "tiny",
+        "--splits",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert run.returncode == 0, run.stderr
     return out / "toy-intra-tiny" / "toy-gated" / "split_00" / "model.pt"
 

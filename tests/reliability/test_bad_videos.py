@@ -40,49 +40,98 @@ def test_vqa_probe_warns_about_a_truncated_file(cli, truncated_video):
     assert run.seconds < PROBE_SECONDS
 
 
-def test_vqa_score_scores_the_good_videos_and_lists_every_bad_one(cli, bad_videos, good_video, truncated_video,
-                                                                 checkpoint, tmp_path, names_cause):
+def test_vqa_score_scores_the_good_videos_and_lists_every_bad_one(
+    cli, bad_videos, good_video, truncated_video, checkpoint, tmp_path, names_cause
+):
     folder = tmp_path / "clips"
     folder.mkdir()
     for path in [good_video, truncated_video, *bad_videos.values()]:
         if path.exists():
             shutil.copy(path, folder / path.name)
     out = tmp_path / "scores.csv"
-    run = cli("1 good + 1 truncated + every bad file: vqa score", "vqa", "score", folder,
-              bad_videos["missing"], "--checkpoint", checkpoint, "--out", out, "--device", "cpu", "--no-progress")
+    run = cli(
+        "1 good + 1 truncated + every bad file: vqa score",
+        "vqa",
+        "score",
+        folder,
+        bad_videos["missing"],
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert run.returncode == 0, run.stderr
     with open(out, newline="") as fh:
         rows = {row["path"]: row for row in csv.DictReader(fh)}
     assert rows[str(folder / good_video.name)]["status"] == "ok"
     truncated = rows[str(folder / truncated_video.name)]
-    assert truncated["status"] == "ok" and "declares 64 frames" in truncated["reason"]  # scored, with a warning
+    assert (
+        truncated["status"] == "ok" and "declares 64 frames" in truncated["reason"]
+    )  # scored, with a warning
     for case, path in bad_videos.items():
         where = str(path) if case == "missing" else str(folder / path.name)
-        assert rows[where]["status"] == "skipped" and names_cause(rows[where]["reason"], case), (case, rows[where])
+        assert rows[where]["status"] == "skipped" and names_cause(rows[where]["reason"], case), (
+            case,
+            rows[where],
+        )
         assert where in run.stderr  # the skipped list names every file
     assert f"skipped {len(bad_videos)} file(s)" in run.stderr
     assert run.seconds < RUN_SECONDS
 
 
-def test_bench_on_a_csv_with_every_bad_video_finishes_and_reports_them(cli, bad_videos, truncated_video, toy_csv,
-                                                                       tmp_path, names_cause):
+def test_bench_on_a_csv_with_every_bad_video_finishes_and_reports_them(
+    cli, bad_videos, truncated_video, toy_csv, tmp_path, names_cause
+):
     data = tmp_path / "data.csv"
     with open(toy_csv, newline="") as fh:
         rows = [{**r, "path": str(toy_csv.parent / r["path"])} for r in csv.DictReader(fh)]
     fields = list(rows[0])
     for k, (_, path) in enumerate(sorted(bad_videos.items())):
-        rows.append({**{f: "" for f in fields}, "video_id": f"bad{k}", "path": str(path), "mos": "3.0",
-                     "scene": f"bad{k}"})
-    rows.append({**{f: "" for f in fields}, "video_id": "cut", "path": str(truncated_video), "mos": "2.0",
-                 "scene": "cut"})
+        rows.append(
+            {
+                **{f: "" for f in fields},
+                "video_id": f"bad{k}",
+                "path": str(path),
+                "mos": "3.0",
+                "scene": f"bad{k}",
+            }
+        )
+    rows.append(
+        {
+            **{f: "" for f in fields},
+            "video_id": "cut",
+            "path": str(truncated_video),
+            "mos": "2.0",
+            "scene": "cut",
+        }
+    )
     with open(data, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fields)
         writer.writeheader()
         writer.writerows(rows)
     out = tmp_path / "runs"
-    run = cli("every bad video in a user's CSV: bench", "bench", "--method", "toy-ridge", "--dataset", data,
-              "--group-by", "scene", "--config", "tiny", "--splits", "2", "--device", "cpu", "--out", out,
-              "--no-progress")
+    run = cli(
+        "every bad video in a user's CSV: bench",
+        "bench",
+        "--method",
+        "toy-ridge",
+        "--dataset",
+        data,
+        "--group-by",
+        "scene",
+        "--config",
+        "tiny",
+        "--splits",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert run.returncode == 0, run.stderr
     n_bad, n_all = len(bad_videos), len(rows)
     assert f"bench: {n_bad} of {n_all} videos left out" in run.stderr

@@ -29,8 +29,23 @@ def _with_mos(toy_csv, folder, value: str):
 def test_non_finite_mos_is_refused_at_read_time_with_file_and_line(cli, toy_csv, tmp_path, value):
     path, line, video_id = _with_mos(toy_csv, tmp_path, value)
     out = tmp_path / "runs"
-    run = cli(f"MOS {value} in a CSV: bench", "bench", "--method", "toy-ridge", "--dataset", path, "--config",
-              "tiny", "--splits", "2", "--device", "cpu", "--out", out, "--no-progress")
+    run = cli(
+        f"MOS {value} in a CSV: bench",
+        "bench",
+        "--method",
+        "toy-ridge",
+        "--dataset",
+        path,
+        "--config",
+        "tiny",
+        "--splits",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert run.returncode == 1
     assert f"{path}:{line}: mos '{value}' is not a" in run.stderr and repr(video_id) in run.stderr, run.stderr
     assert not out.exists()  # refused before a run folder was made
@@ -66,8 +81,21 @@ def foreign_runs(cli, good_video, tmp_path_factory):
     runs = {}
     for kind in KINDS:
         path, marker = _foreign_checkpoint(tmp_path_factory.mktemp(kind.replace(" ", "-")), kind)
-        runs[kind] = path, marker, cli(f"{kind} as --checkpoint: vqa score", "vqa", "score", good_video,
-                                       "--checkpoint", path, "--device", "cpu", "--no-progress")
+        runs[kind] = (
+            path,
+            marker,
+            cli(
+                f"{kind} as --checkpoint: vqa score",
+                "vqa",
+                "score",
+                good_video,
+                "--checkpoint",
+                path,
+                "--device",
+                "cpu",
+                "--no-progress",
+            ),
+        )
     return runs
 
 
@@ -98,8 +126,23 @@ def test_a_yaml_python_tag_is_refused_naming_the_file_and_never_run(cli, toy_csv
     config = tmp_path / "evil.yaml"
     config.write_text(f"frames: !!python/object/apply:os.system ['touch {marker}']\n")
     out = tmp_path / "runs"
-    run = cli("YAML !!python/object tag as --config: bench", "bench", "--method", "toy-ridge", "--dataset",
-              toy_csv, "--config", config, "--splits", "2", "--device", "cpu", "--out", out, "--no-progress")
+    run = cli(
+        "YAML !!python/object tag as --config: bench",
+        "bench",
+        "--method",
+        "toy-ridge",
+        "--dataset",
+        toy_csv,
+        "--config",
+        config,
+        "--splits",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert run.returncode == 1
     assert str(config) in run.stderr and "not valid YAML" in run.stderr, run.stderr
     assert not marker.exists()

@@ -64,12 +64,27 @@ def test_a_bad_out_fails_in_one_line_before_any_work(cli, checkpoint, clips, tmp
             pytest.skip("no folder here refuses writes")
     else:
         out = {"a folder": tmp_path, "a missing parent": tmp_path / "nope" / "scores.csv"}[case]
-    run = cli(f"--out is {case}: vqa score", "vqa", "score", *clips, "--checkpoint", checkpoint, "--out", out,
-              "--device", "cpu", "--no-progress")
+    run = cli(
+        f"--out is {case}: vqa score",
+        "vqa",
+        "score",
+        *clips,
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"vqa score: error: --out {out}"), run.stderr
-    cause = {"a folder": "is a folder", "a missing parent": "does not exist", "an unwritable place": "cannot write"}
+    cause = {
+        "a folder": "is a folder",
+        "a missing parent": "does not exist",
+        "an unwritable place": "cannot write",
+    }
     assert cause[case] in lines[0]
     assert run.seconds < FAST_SECONDS
 
@@ -86,43 +101,116 @@ def _writable(folder: Path) -> bool:
 def test_ctrl_c_keeps_the_rows_scored_and_says_how_many(cli, checkpoint, clips, tmp_path):
     gate = Gate(tmp_path / "gate", "score", free=2)  # two videos pass, the third waits
     out = tmp_path / "scores.csv"
-    proc = cli.start("vqa", "score", *clips, "--checkpoint", checkpoint, "--out", out, "--device", "cpu",
-                     "--no-progress", env=gate.env)
+    proc = cli.start(
+        "vqa",
+        "score",
+        *clips,
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--no-progress",
+        env=gate.env,
+    )
     gate.wait_until_reached(proc)
     proc.send_signal(signal.SIGINT)
     run = cli.finish("SIGINT after 2 of 4 videos: vqa score", proc)
     assert run.returncode == 130
     rows = read_rows(out)
-    assert [r["path"] for r in rows] == [str(clips[0]), str(clips[1])] and {r["status"] for r in rows} == {"ok"}
+    assert [r["path"] for r in rows] == [str(clips[0]), str(clips[1])] and {r["status"] for r in rows} == {
+        "ok"
+    }
     assert f"interrupted after scoring 2 of 4 video(s); 2 row(s) written to {out}" in run.stderr
 
 
 def test_two_vqa_score_runs_on_one_out_never_lose_rows(cli, checkpoint, clips, tmp_path):
     gate = Gate(tmp_path / "gate", "score")
     out = tmp_path / "scores.csv"
-    first = cli.start("vqa", "score", clips[0], "--checkpoint", checkpoint, "--out", out, "--device", "cpu",
-                      "--no-progress", env=gate.env)
+    first = cli.start(
+        "vqa",
+        "score",
+        clips[0],
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--no-progress",
+        env=gate.env,
+    )
     gate.wait_until_reached(first)  # the first run holds --out and is scoring
-    second = cli("a second writer of one --out while the first runs: vqa score", "vqa", "score", clips[1],
-                 "--checkpoint", checkpoint, "--out", out, "--device", "cpu", "--no-progress")
+    second = cli(
+        "a second writer of one --out while the first runs: vqa score",
+        "vqa",
+        "score",
+        clips[1],
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert second.returncode == 2
     assert f"--out {out} is in use by process {first.pid}" in second.stderr, second.stderr
     gate.release()
     assert first.wait(timeout=60) == 0
     assert [r["path"] for r in read_rows(out)] == [str(clips[0])]
-    again = cli("a second writer of one --out after the first: vqa score", "vqa", "score", clips[1],
-                "--checkpoint", checkpoint, "--out", out, "--device", "cpu", "--no-progress")
+    again = cli(
+        "a second writer of one --out after the first: vqa score",
+        "vqa",
+        "score",
+        clips[1],
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert again.returncode == 2 and "already exists (1 row(s)); pass --append" in again.stderr
-    appended = cli("--append to an existing --out: vqa score", "vqa", "score", clips[1], "--checkpoint",
-                   checkpoint, "--out", out, "--append", "--device", "cpu", "--no-progress")
+    appended = cli(
+        "--append to an existing --out: vqa score",
+        "vqa",
+        "score",
+        clips[1],
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        out,
+        "--append",
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert appended.returncode == 0
     assert [r["path"] for r in read_rows(out)] == [str(clips[0]), str(clips[1])]
     assert again.seconds < RUN_SECONDS and second.seconds < RUN_SECONDS
 
 
 def _bench_args(toy_csv: Path, out: Path, method: str = "toy-gated", splits: int = 2) -> list:
-    return ["--method", method, "--dataset", toy_csv, "--group-by", "scene", "--config", "tiny", "--splits",
-            str(splits), "--device", "cpu", "--out", out, "--no-progress"]
+    return [
+        "--method",
+        method,
+        "--dataset",
+        toy_csv,
+        "--group-by",
+        "scene",
+        "--config",
+        "tiny",
+        "--splits",
+        str(splits),
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--no-progress",
+    ]
 
 
 def test_a_second_bench_on_one_run_folder_is_refused_naming_the_first(cli, toy_csv, tmp_path):
@@ -132,7 +220,9 @@ def test_a_second_bench_on_one_run_folder_is_refused_naming_the_first(cli, toy_c
     gate.wait_until_reached(first)
     second = cli("a second bench on one run folder while the first runs", "bench", *_bench_args(toy_csv, out))
     assert second.returncode == 1
-    assert f"run folder {out / 'toy-intra-tiny'} is in use by process {first.pid}" in second.stderr, second.stderr
+    assert f"run folder {out / 'toy-intra-tiny'} is in use by process {first.pid}" in second.stderr, (
+        second.stderr
+    )
     assert "--run-name" in second.stderr
     gate.release()
     assert first.wait(timeout=120) == 0
@@ -143,8 +233,13 @@ def test_a_rerun_with_another_seed_is_refused_not_mixed(cli, toy_csv, tmp_path):
     out = tmp_path / "runs"
     assert cli("a clean bench run", "bench", *_bench_args(toy_csv, out, "toy-ridge")).returncode == 0
     metrics = (out / "toy-intra-tiny" / "metrics.json").read_text()
-    run = cli("a rerun with another --seed into the same folder: bench", "bench",
-              *_bench_args(toy_csv, out, "toy-ridge"), "--seed", "7")
+    run = cli(
+        "a rerun with another --seed into the same folder: bench",
+        "bench",
+        *_bench_args(toy_csv, out, "toy-ridge"),
+        "--seed",
+        "7",
+    )
     assert run.returncode == 1
     assert "seed: 123 there, 7 now" in run.stderr and "--run-name" in run.stderr, run.stderr
     assert (out / "toy-intra-tiny" / "metrics.json").read_text() == metrics
@@ -173,7 +268,9 @@ def test_a_bench_killed_with_sigkill_resumes_to_the_same_numbers(cli, toy_csv, t
     assert resumed.returncode == 0, resumed.stderr
     assert "toy-gated/split_00: finished earlier, kept" in resumed.stderr
     assert not list(run_dir.rglob("*.tmp")) and not (run_dir / ".lock").exists()
-    fresh = cli("the same bench uninterrupted", "bench", *_bench_args(toy_csv, out, splits=3), "--run-name", "fresh")
+    fresh = cli(
+        "the same bench uninterrupted", "bench", *_bench_args(toy_csv, out, splits=3), "--run-name", "fresh"
+    )
     assert fresh.returncode == 0
     assert _numbers(run_dir) == _numbers(out / "fresh") and len(_numbers(run_dir)) == 3
     assert resumed.seconds < RUN_SECONDS

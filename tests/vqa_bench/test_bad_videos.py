@@ -28,10 +28,27 @@ def _csv_with_bad_video(tmp_path: Path, manifest) -> tuple[Path, Path]:
     return path, bad
 
 
-def test_bench_on_a_csv_with_a_bad_video_finishes_every_split_and_reports_it(tmp_path, toy_manifest, toy_method, capsys):
+def test_bench_on_a_csv_with_a_bad_video_finishes_every_split_and_reports_it(
+    tmp_path, toy_manifest, toy_method, capsys
+):
     csv_path, bad = _csv_with_bad_video(tmp_path, toy_manifest)
-    argv = ["--method", "toy-ridge", "--dataset", str(csv_path), "--group-by", "scene", "--config", "tiny",
-            "--splits", "3", "--device", "cpu", "--out", str(tmp_path / "runs"), "--no-progress"]
+    argv = [
+        "--method",
+        "toy-ridge",
+        "--dataset",
+        str(csv_path),
+        "--group-by",
+        "scene",
+        "--config",
+        "tiny",
+        "--splits",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "runs"),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "1 of 25 videos left out" in err and str(bad) in err
@@ -75,15 +92,26 @@ def fails_on_one_video(toy_method):
 
 
 def test_a_video_failing_while_scored_costs_its_score_only(tmp_path, toy_manifest, fails_on_one_video):
-    s = BenchSettings(methods=["toy-fails-one"], datasets=["toy"], config="tiny", splits=3,
-                      out=tmp_path / "runs", device="cpu", progress=False)
+    s = BenchSettings(
+        methods=["toy-fails-one"],
+        datasets=["toy"],
+        config="tiny",
+        splits=3,
+        out=tmp_path / "runs",
+        device="cpu",
+        progress=False,
+    )
     metrics = BenchRunner(s, manifests={"toy": toy_manifest}).run()
     assert metrics["failed"] == {}
     entry = metrics["methods"]["toy-fails-one"]
     per_task = entry["results"]["toy -> toy"]["per_task"]
     assert sorted(per_task) == ["split_00", "split_01", "split_02"]
-    tasks_with_it = [t for t, by_set in entry.get("failed_videos", {}).items() for rows in by_set.values()
-                     if any(r["video_id"] == "s1_q10" for r in rows)]
+    tasks_with_it = [
+        t
+        for t, by_set in entry.get("failed_videos", {}).items()
+        for rows in by_set.values()
+        if any(r["video_id"] == "s1_q10" for r in rows)
+    ]
     assert len(tasks_with_it) >= 1  # scene s1 is a test scene in at least one of 3 splits
     root = tmp_path / "runs" / "toy-intra-tiny" / "toy-fails-one"
     for task in tasks_with_it:
@@ -105,7 +133,9 @@ def test_score_items_uses_the_score_report_when_the_method_has_one(toy_manifest)
     class WithScore:
         def score(self, items, *, progress=False):
             assert progress is True
-            return SimpleNamespace(scores=np.array([1.0, math.nan, 3.0]), errors=[None, "b.mp4: truncated", None])
+            return SimpleNamespace(
+                scores=np.array([1.0, math.nan, 3.0]), errors=[None, "b.mp4: truncated", None]
+            )
 
     items = toy_manifest.items[:3]
     scores, errors = score_items(WithScore(), items, progress=True)
@@ -125,8 +155,15 @@ def test_all_videos_bad_is_a_dataset_error_naming_them(tmp_path, toy_manifest, t
     bad = tmp_path / "empty.mp4"
     bad.write_bytes(b"")
     broken = Manifest("toy", [replace(i, path=bad) for i in toy_manifest.items[:4]])
-    s = BenchSettings(methods=["toy-ridge"], datasets=["toy"], config="tiny", splits=1,
-                      out=tmp_path / "runs", device="cpu", progress=False)
+    s = BenchSettings(
+        methods=["toy-ridge"],
+        datasets=["toy"],
+        config="tiny",
+        splits=1,
+        out=tmp_path / "runs",
+        device="cpu",
+        progress=False,
+    )
     with pytest.raises(DatasetError, match=r"none of its 4 videos can be used") as err:
         BenchRunner(s, manifests={"toy": broken}).run()
     assert "empty.mp4" in str(err.value)

@@ -20,8 +20,15 @@ from vqa_bench.task import AttemptClock
 
 
 def settings(tmp_path: Path, **kw) -> BenchSettings:
-    base = dict(methods=["toy-ridge"], datasets=["toy"], config="tiny", splits=2, out=tmp_path / "runs",
-                device="cpu", progress=False)
+    base = dict(
+        methods=["toy-ridge"],
+        datasets=["toy"],
+        config="tiny",
+        splits=2,
+        out=tmp_path / "runs",
+        device="cpu",
+        progress=False,
+    )
     base.update(kw)
     return BenchSettings(**base)
 
@@ -53,7 +60,9 @@ def holder():
         proc.wait()
 
 
-def test_a_second_bench_on_a_locked_run_folder_is_refused_naming_the_holder(tmp_path, toy_manifest, toy_method, holder):
+def test_a_second_bench_on_a_locked_run_folder_is_refused_naming_the_holder(
+    tmp_path, toy_manifest, toy_method, holder
+):
     s = settings(tmp_path)
     proc = holder(s.run_dir / ".lock")
     with pytest.raises(LockHeldError) as err:
@@ -89,8 +98,23 @@ def test_a_config_error_leaves_no_run_folder(tmp_path, toy_manifest, toy_method,
     toy_manifest.to_csv(csv_path)
     cfg = tmp_path / "typo.yaml"
     cfg.write_text("frames: 3\nframez: 4\n")
-    code = main(["--method", "toy-ridge", "--dataset", str(csv_path), "--config", str(cfg), "--splits", "2",
-                 "--device", "cpu", "--out", str(tmp_path / "runs"), "--no-progress"])
+    code = main(
+        [
+            "--method",
+            "toy-ridge",
+            "--dataset",
+            str(csv_path),
+            "--config",
+            str(cfg),
+            "--splits",
+            "2",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "runs"),
+            "--no-progress",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert str(cfg) in err and "framez" in err
@@ -128,7 +152,9 @@ def slow_then_interrupted(toy_method):
     METHODS.unregister("toy-slow")
 
 
-def test_a_resumed_run_counts_the_time_spent_before_the_interrupt(tmp_path, toy_manifest, slow_then_interrupted):
+def test_a_resumed_run_counts_the_time_spent_before_the_interrupt(
+    tmp_path, toy_manifest, slow_then_interrupted
+):
     s = settings(tmp_path, methods=["toy-slow"], splits=1)
     with pytest.raises(KeyboardInterrupt):
         BenchRunner(s, manifests={"toy": toy_manifest}).run()
@@ -148,7 +174,9 @@ def test_an_attempt_killed_outright_counts_up_to_its_last_write(tmp_path):
     task_dir = tmp_path / "split_00"
     (task_dir / "work").mkdir(parents=True)
     now = time.time()
-    (task_dir / "attempt.json").write_text(json.dumps({"interrupted_seconds": 2.0, "running_since": now - 100}))
+    (task_dir / "attempt.json").write_text(
+        json.dumps({"interrupted_seconds": 2.0, "running_since": now - 100})
+    )
     ckpt = task_dir / "work" / "last.pt"
     ckpt.write_bytes(b"x")
     os.utime(ckpt, (now - 40, now - 40))
@@ -172,3 +200,17 @@ def test_stale_temporaries_are_swept_and_files_follow_the_umask(tmp_path, toy_ma
     for name in ("result.json", "predictions.csv", "model.pt"):
         assert (s.run_dir / "toy-ridge" / "split_00" / name).stat().st_mode & 0o777 == 0o644, name
     assert (s.run_dir / "metrics.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_folder_from_before_identity_json_is_compared_on_its_run_json(tmp_path, toy_manifest, toy_method):
+    from vqa_bench.identity import RunIdentityError
+
+    BenchRunner(settings(tmp_path, run_name="old"), manifests={"toy": toy_manifest}).run()
+    (tmp_path / "runs" / "old" / "identity.json").unlink()  # as written by an earlier vqa-bench
+    with pytest.raises(RunIdentityError, match=r"seed: 123 there, 7 now"):
+        BenchRunner(settings(tmp_path, run_name="old", seed=7), manifests={"toy": toy_manifest}).run()
+    toy_method.fit_calls = 0
+    BenchRunner(
+        settings(tmp_path, run_name="old"), manifests={"toy": toy_manifest}
+    ).run()  # same run: resumes
+    assert toy_method.fit_calls == 0 and (tmp_path / "runs" / "old" / "identity.json").is_file()

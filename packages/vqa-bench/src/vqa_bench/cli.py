@@ -324,7 +324,10 @@ def _report_videos(metrics: dict, shown: int = 5) -> None:
     check = metrics.get("videos_left_out") or {}
     left_out = check.get("videos", [])
     if left_out:
-        print(f"bench: {len(left_out)} of {check.get('checked')} videos left out (they cannot be decoded):", file=sys.stderr)
+        print(
+            f"bench: {len(left_out)} of {check.get('checked')} videos left out (they cannot be decoded):",
+            file=sys.stderr,
+        )
         for row in left_out[:shown]:
             print(f"  {row['dataset']}: {row['path']}: {row['reason']}", file=sys.stderr)
         if len(left_out) > shown:
@@ -332,7 +335,10 @@ def _report_videos(metrics: dict, shown: int = 5) -> None:
     for name, m in metrics.get("methods", {}).items():
         for task, by_set in (m.get("failed_videos") or {}).items():
             n = sum(len(v) for v in by_set.values())
-            print(f"bench: {name}/{task}: {n} test video(s) could not be scored (see its result.json)", file=sys.stderr)
+            print(
+                f"bench: {name}/{task}: {n} test video(s) could not be scored (see its result.json)",
+                file=sys.stderr,
+            )
 
 
 if __name__ == "__main__":

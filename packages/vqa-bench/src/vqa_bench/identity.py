@@ -85,7 +85,9 @@ def _stored(store: RunStore) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     return {"run": legacy, "methods": methods}, LEGACY_FIELDS
 
 
-def differences(stored: Mapping[str, Any], new: Mapping[str, Any], fields: Sequence[str], started: set[str]) -> list[str]:
+def differences(
+    stored: Mapping[str, Any], new: Mapping[str, Any], fields: Sequence[str], started: set[str]
+) -> list[str]:
     """Lines 'field: X there, Y now' for every run field that differs, and for the config hash
     of each method that has task results in the folder."""
     out = []
@@ -93,8 +95,10 @@ def differences(stored: Mapping[str, Any], new: Mapping[str, Any], fields: Seque
     for key in fields:
         if old_run.get(key) != new_run.get(key):
             if key == "membership":
-                out.append("split membership: the videos in the train/val/test parts differ "
-                           "(the dataset's items, its usable videos or the grouping changed)")
+                out.append(
+                    "split membership: the videos in the train/val/test parts differ "
+                    "(the dataset's items, its usable videos or the grouping changed)"
+                )
             else:
                 out.append(f"{key}: {old_run.get(key)!r} there, {new_run.get(key)!r} now")
     for name, chash in new["methods"].items():
@@ -116,7 +120,9 @@ def check_identity(store: RunStore, identity: Mapping[str, Any]) -> None:
             n = len(store.started_tasks())
             raise RunIdentityError(
                 f"run folder {store.root} holds results of another run ({n} task(s) started or finished), "
-                "which differs in:\n  - " + "\n  - ".join(diff) + "\nResults of different runs are never mixed: "
+                "which differs in:\n  - "
+                + "\n  - ".join(diff)
+                + "\nResults of different runs are never mixed: "
                 "pass --run-name NEW_NAME (or another --out) to keep both runs, or delete "
                 f"{store.root} to redo it with these settings."
             )

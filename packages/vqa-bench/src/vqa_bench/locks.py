@@ -78,7 +78,9 @@ def exclusive_lock(path: str | Path, *, what: str, advice: str, command: str = "
             holder = _read_holder(fd)
             os.close(fd)
             raise LockHeldError(
-                f"{what} is in use by {_holder_text(holder)}; it holds the lock {path}. {advice}", path, holder
+                f"{what} is in use by {_holder_text(holder)}; it holds the lock {path}. {advice}",
+                path,
+                holder,
             ) from None
         try:
             current = os.stat(path)

@@ -48,4 +48,3 @@ def method_overrides(overrides: Sequence[str], method_name: str, methods: set[st
         else:
             out.append(item)
     return out
-

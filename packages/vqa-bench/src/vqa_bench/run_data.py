@@ -72,7 +72,12 @@ class VideoCheckReport:
 
 
 def _row(dataset: str, item: Any, reason: str) -> dict[str, str]:
-    return {"dataset": dataset, "video_id": item.video_id, "path": str(item.path), "reason": " ".join(reason.split())}
+    return {
+        "dataset": dataset,
+        "video_id": item.video_id,
+        "path": str(item.path),
+        "reason": " ".join(reason.split()),
+    }
 
 
 def usable_videos(manifest: Any, report: VideoCheckReport, progress: bool = False) -> Any:
@@ -84,7 +89,9 @@ def usable_videos(manifest: Any, report: VideoCheckReport, progress: bool = Fals
     if not check.bad:
         return manifest
     if not check.ok:
-        raise DatasetError(f"dataset {manifest.name}: none of its {len(check.bad)} videos can be used\n{check.summary()}")
+        raise DatasetError(
+            f"dataset {manifest.name}: none of its {len(check.bad)} videos can be used\n{check.summary()}"
+        )
     return dataclasses.replace(manifest, items=list(check.ok))
 
 

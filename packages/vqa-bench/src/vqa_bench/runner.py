@@ -160,7 +160,9 @@ class BenchRunner:
                 classes[name] = err
         return classes
 
-    def _run_methods(self, classes: Mapping[str, Any], configs: Mapping[str, Any], tasks: Sequence[Task]) -> dict[str, Any]:
+    def _run_methods(
+        self, classes: Mapping[str, Any], configs: Mapping[str, Any], tasks: Sequence[Task]
+    ) -> dict[str, Any]:
         s = self.settings
         started = time.perf_counter()
         run_info = self._run_info(tasks)

@@ -306,7 +306,9 @@ def _score_into(args: argparse.Namespace, out: Path | None, mode: str) -> int:
             for row in skipped if writer is not None else ():
                 writer.write(row.as_csv())
     _print_rows(rows, skipped)
-    written = f"{writer.rows} row(s) written to {out} ({len(rows)} scored, {len(skipped)} skipped)" if writer else ""
+    written = ""
+    if writer is not None:
+        written = f"{writer.rows} row(s) written to {out} ({len(rows)} scored, {len(skipped)} skipped)"
     if interrupted:
         print(
             f"vqa score: interrupted after scoring {len(rows)} of {len(videos)} video(s)"

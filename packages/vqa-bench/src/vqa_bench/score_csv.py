@@ -43,7 +43,9 @@ def check_out_path(path: Path) -> None:
         raise OutPathError(f"--out {path} is a folder; give a file path, e.g. --out {path / 'scores.csv'}")
     parent = path.absolute().parent
     if not parent.exists():
-        raise OutPathError(f"--out {path}: its folder {parent} does not exist; create it first (mkdir -p {parent})")
+        raise OutPathError(
+            f"--out {path}: its folder {parent} does not exist; create it first (mkdir -p {parent})"
+        )
     if not parent.is_dir():
         raise OutPathError(f"--out {path}: {parent} is not a folder")
     if path.exists() and not path.is_file():
@@ -63,7 +65,10 @@ def out_lock(path: Path, command: str = "") -> Iterator[Path]:
     lock = lock_path_of(Path(path))
     try:
         with exclusive_lock(
-            lock, what=f"--out {path}", advice="Wait for it to finish, or write to another file.", command=command
+            lock,
+            what=f"--out {path}",
+            advice="Wait for it to finish, or write to another file.",
+            command=command,
         ):
             yield lock
     except LockHeldError as err:
@@ -77,7 +82,7 @@ def out_lock(path: Path, command: str = "") -> Iterator[Path]:
 
 
 def out_mode(path: Path, columns: Sequence[str], *, append: bool = False, overwrite: bool = False) -> str:
-    """"new" (no file or an empty one), "append" or "overwrite"; an existing file with rows is
+    """ "new" (no file or an empty one), "append" or "overwrite"; an existing file with rows is
     refused unless one of the two flags says what to do with it, and `--append` only adds to a
     file with the same `columns`."""
     path = Path(path)

@@ -34,7 +34,9 @@ def _one_line(err: BaseException | str) -> str:
     return " ".join(str(err).split())
 
 
-def score_items(method: Any, items: Sequence[Any], progress: bool = False) -> tuple[np.ndarray, list[str | None]]:
+def score_items(
+    method: Any, items: Sequence[Any], progress: bool = False
+) -> tuple[np.ndarray, list[str | None]]:
     """(scores, errors) in input order: NaN and the reason where an item could not be scored.
 
     With the `Method.score(items, *, progress)` contract (a `ScoreReport` whose `errors[i]` is
@@ -50,7 +52,10 @@ def score_items(method: Any, items: Sequence[Any], progress: bool = False) -> tu
         errors = [None if e is None else _one_line(e) for e in report.errors]
     else:  # predict-only methods (the contract before `Method.score`)
         try:
-            scores, errors = np.asarray(method.predict(items), dtype=np.float64).reshape(-1), [None] * len(items)
+            scores, errors = (
+                np.asarray(method.predict(items), dtype=np.float64).reshape(-1),
+                [None] * len(items),
+            )
         except VqaError:
             scores, errors = np.full(len(items), math.nan), [None] * len(items)
             for k, item in enumerate(items):
@@ -59,7 +64,9 @@ def score_items(method: Any, items: Sequence[Any], progress: bool = False) -> tu
                 except VqaError as err:
                     errors[k] = _one_line(err)
     if scores.shape[0] != len(items) or len(errors) != len(items):
-        raise VqaError(f"method {getattr(method, 'name', method)!r} returned {scores.shape[0]} scores for {len(items)} videos")
+        raise VqaError(
+            f"method {getattr(method, 'name', method)!r} returned {scores.shape[0]} scores for {len(items)} videos"
+        )
     for k, value in enumerate(scores):
         if errors[k] is None and not math.isfinite(value):
             errors[k] = f"{items[k].path}: the method returned a non-finite score ({value})"
@@ -173,7 +180,9 @@ def run_task(
                 if e is None
             ]
             failures = [
-                {"video_id": i.video_id, "path": str(i.path), "reason": e} for i, e in zip(items, errors) if e is not None
+                {"video_id": i.video_id, "path": str(i.path), "reason": e}
+                for i, e in zip(items, errors)
+                if e is not None
             ]
             if failures:
                 failed_videos[test_name] = failures
