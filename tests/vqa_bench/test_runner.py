@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from vqa_bench.identity import RunIdentityError
 from vqa_bench.runner import BenchRunner, BenchSettings
 from vqa_bench.store import RESULT_FILE
 
@@ -112,13 +113,33 @@ def test_interrupted_run_resumes_and_keeps_finished_splits(tmp_path, toy_manifes
     assert _strip_times(fresh) == _strip_times(metrics)
 
 
-def test_changed_config_redoes_finished_splits(tmp_path, toy_manifest, toy_method):
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_changed_config_is_refused_in_the_same_folder_and_redone_in_another(tmp_path, toy_manifest, toy_method):
     run(settings(tmp_path), toy_manifest)
     assert toy_method.fit_calls == 2
+    root = tmp_path / "runs" / "toy-intra-small"
+    before = _files(root)
     cfg = tmp_path / "other.yaml"
     cfg.write_text("frames: 5\n")
-    run(settings(tmp_path, config=str(cfg), run_name="toy-intra-small"), toy_manifest)
-    assert toy_method.fit_calls == 4  # the fingerprint (config hash) changed: nothing reused
+    with pytest.raises(RunIdentityError) as err:
+        run(settings(tmp_path, config=str(cfg), run_name="toy-intra-small"), toy_manifest)
+    message = str(err.value)
+    assert str(root) in message and "config: 'small' there, 'other.yaml' now" in message
+    assert "toy-ridge config hash" in message and "--run-name" in message
+    assert toy_method.fit_calls == 2 and _files(root) == before  # nothing trained, nothing rewritten
+
+    # the fingerprint (config hash) changed: in its own folder nothing is reused
+    run(settings(tmp_path, config=str(cfg), run_name="other"), toy_manifest)
+    assert toy_method.fit_calls == 4
+    # the same file name with other contents: the label matches, the method's config hash does not
+    cfg.write_text("frames: 6\n")
+    with pytest.raises(RunIdentityError) as err:
+        run(settings(tmp_path, config=str(cfg), run_name="other"), toy_manifest)
+    assert "toy-ridge config hash" in str(err.value) and "config: " not in str(err.value)
+    assert toy_method.fit_calls == 4
 
 
 def test_pretraining_stage_is_built_once_and_reused_across_runs(tmp_path, toy_manifest, toy_method):
@@ -225,10 +246,14 @@ def test_methods_run_separately_into_one_folder_share_the_table(tmp_path, toy_ma
         run(settings(tmp_path), toy_manifest)
         both = run(settings(tmp_path, methods=["toy-other"]), toy_manifest)
         assert sorted(both["methods"]) == ["toy-other", "toy-ridge"]
-        other_seed = run(
-            settings(tmp_path, methods=["toy-other"], seed=7, run_name="toy-intra-small"), toy_manifest
-        )
-        assert sorted(other_seed["methods"]) == ["toy-other"]  # different splits: not mixed in
+        # different seed, so different splits: refused, never mixed in (nor overwriting toy-other)
+        root = tmp_path / "runs" / "toy-intra-small"
+        before = _files(root)
+        with pytest.raises(RunIdentityError, match=r"seed: 123 there, 7 now") as err:
+            run(settings(tmp_path, methods=["toy-other"], seed=7, run_name="toy-intra-small"), toy_manifest)
+        assert "split membership" in str(err.value)
+        assert _files(root) == before
+        assert sorted(json.loads((root / "metrics.json").read_text())["methods"]) == ["toy-other", "toy-ridge"]
     finally:
         METHODS.unregister("toy-other")
 

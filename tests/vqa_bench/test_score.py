@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,3 +132,125 @@ def test_walk_is_sorted_and_deduplicated(tmp_path):
     ]
     assert found == ["a.bin", "b.bin", "sub/c.bin"]
     assert np.all([reason is None for _, reason in iter_candidate_files([tmp_path])])
+
+
+# -- #16.2 / #16.3: --out checked first, rows kept as they are scored, one writer per file ----------
+
+
+def _unwritable_out(tmp_path):
+    """A path whose folder cannot be written: a read-only folder, or (as root, who may write
+    anywhere permissions say no) a sysfs folder; None where neither refuses."""
+    ro = tmp_path / "read-only"
+    ro.mkdir()
+    ro.chmod(0o500)
+    for folder in (ro, Path("/sys")):
+        try:
+            (folder / ".probe").touch()
+        except OSError:
+            return folder / "scores.csv"
+        (folder / ".probe").unlink()
+    return None
+
+
+@pytest.mark.parametrize("case", ["folder", "missing parent", "parent is a file", "unwritable"])
+def test_bad_out_fails_fast_before_any_work(tmp_path, case, capsys, monkeypatch):
+    import vqa_bench.score as score
+
+    (tmp_path / "a_file").write_text("x")
+    out = {
+        "folder": tmp_path,
+        "missing parent": tmp_path / "no" / "such" / "scores.csv",
+        "parent is a file": tmp_path / "a_file" / "scores.csv",
+        "unwritable": _unwritable_out(tmp_path),
+    }[case]
+    if out is None:
+        pytest.skip("no folder here refuses writes")
+
+    def no_work(*a, **k):
+        raise AssertionError("scoring work started before --out was checked")
+
+    monkeypatch.setattr(score, "probe_files", no_work)
+    video = make_video(tmp_path / "v.mp4", num_frames=8, height=48, width=64)
+    args = parse(str(video), "--checkpoint", str(tmp_path / "missing.pt"), "--out", str(out), "--no-progress")
+    t0 = time.perf_counter()
+    assert args.func(args) == 2
+    assert time.perf_counter() - t0 < 1.0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vqa score: error: --out ") and str(out) in err and len(err.splitlines()) == 1
+    words = {"folder": "is a folder", "missing parent": "does not exist", "parent is a file": "is not a folder",
+             "unwritable": "cannot write in"}[case]
+    assert words in err
+    if Path(out).parent.is_dir():
+        assert not list(Path(out).parent.glob(".*.lock"))  # nothing left behind
+
+
+@pytest.fixture
+def clips(tmp_path):
+    return [make_video(tmp_path / "clips" / f"c{k}.mp4", num_frames=8, height=48, width=64, seed=k) for k in range(4)]
+
+
+def test_interrupted_score_keeps_every_row_scored_and_says_how_many(tmp_path, checkpoint, clips, capsys, monkeypatch):
+    ckpt, method = checkpoint
+    out = tmp_path / "scores.csv"
+    (tmp_path / "clips" / "notes.txt").write_text("not a video")
+    calls, on_disk = [], []
+    real = type(method).score
+
+    def interrupt_third(self, items, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C while the third video is scored
+            on_disk.append(read_rows(out))
+            raise KeyboardInterrupt
+        return real(self, items, **kwargs)
+
+    monkeypatch.setattr(type(method), "score", interrupt_third)
+    args = parse(str(tmp_path / "clips"), "--checkpoint", str(ckpt), "--out", str(out), "--no-progress", "--device", "cpu")
+    assert args.func(args) == 130
+    assert sorted(on_disk[0]) == [str(clips[0]), str(clips[1])]  # on disk before the interrupt came
+    rows = read_rows(out)
+    assert [r["status"] for r in rows.values()] == ["ok", "ok", "skipped"]
+    assert float(rows[str(clips[0])]["score"]) == pytest.approx(method.predict([clips[0]])[0], abs=1e-5)
+    err = capsys.readouterr().err
+    assert f"interrupted after scoring 2 of 4 video(s); 3 row(s) written to {out} (2 scored, 1 skipped)" in err
+    assert not (tmp_path / ".scores.csv.lock").exists()
+
+
+def test_existing_out_is_refused_unless_append_or_overwrite(tmp_path, checkpoint, clips, capsys):
+    ckpt, _ = checkpoint
+    out = tmp_path / "scores.csv"
+
+    def score(*videos, flags=()):
+        args = parse(*map(str, videos), "--checkpoint", str(ckpt), "--out", str(out), "--no-progress",
+                     "--device", "cpu", *flags)
+        return args.func(args)
+
+    assert score(clips[0], clips[1]) == 0
+    first = out.read_text()
+    assert score(clips[2]) == 2
+    assert "already exists (2 row(s)); pass --append" in capsys.readouterr().err
+    assert out.read_text() == first  # untouched
+    assert score(clips[2], flags=["--append"]) == 0
+    assert list(read_rows(out)) == [str(clips[0]), str(clips[1]), str(clips[2])]
+    assert out.read_text().count("path,status,score") == 1
+    assert score(clips[3], flags=["--overwrite"]) == 0
+    assert list(read_rows(out)) == [str(clips[3])]
+    with pytest.raises(SystemExit):  # one or the other
+        parse(str(clips[0]), "--checkpoint", str(ckpt), "--append", "--overwrite")
+    foreign = tmp_path / "other.csv"
+    foreign.write_text("a,b\n1,2\n")
+    args = parse(str(clips[0]), "--checkpoint", str(ckpt), "--out", str(foreign), "--append", "--no-progress")
+    assert args.func(args) == 2
+    assert "has other columns (a,b)" in capsys.readouterr().err and foreign.read_text() == "a,b\n1,2\n"
+
+
+def test_a_second_writer_of_one_out_is_refused_naming_the_first(tmp_path, checkpoint, clips, capsys):
+    from vqa_bench.locks import exclusive_lock
+
+    ckpt, _ = checkpoint
+    out = tmp_path / "scores.csv"
+    with exclusive_lock(tmp_path / ".scores.csv.lock", what="x", advice="", command="vqa score"):
+        args = parse(str(clips[0]), "--checkpoint", str(ckpt), "--out", str(out), "--no-progress")
+        assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} is in use by process {os.getpid()} (vqa score" in err
+    assert not out.exists()

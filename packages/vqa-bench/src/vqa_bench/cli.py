@@ -32,6 +32,9 @@ protocols (--protocol auto picks: lsvq for LSVQ, cross for several datasets, int
 output: OUT/<run>/ holds run.json (settings, versions, seeds, command), metrics.json, results.md,
 and per method config.yaml, cost.json (params, FLOPs), scatter.png, and per task predictions.csv.
 An interrupted run resumes: rerun the same command and finished splits are kept.
+Every video is probed first; those that cannot be decoded are left out and listed in results.md.
+One run folder holds one run: a second bench on it while it runs is refused, and so is a rerun
+whose results would differ (seed, splits, data, config): give it --run-name NAME or another --out.
 """
 
 
@@ -298,6 +301,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         out = Console(width=200)
     out.print(rich_table(metrics))
     print(f"bench: wall time {time.perf_counter() - t0:.1f} s; results in {settings.run_dir}")
+    _report_videos(metrics)
     status = 0
     for name, error in metrics.get("failed", {}).items():
         print(f"bench: method {name} failed: {error}", file=sys.stderr)
@@ -314,6 +318,28 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
             print(f"bench: REGRESSION against {args.check_regression} (details above)", file=sys.stderr)
             status = 1
     return status
+
+
+def _report_videos(metrics: dict, shown: int = 5) -> None:
+    """The videos a run could not use, on stderr (all of them are in results.md and metrics.json)."""
+    check = metrics.get("videos_left_out") or {}
+    left_out = check.get("videos", [])
+    if left_out:
+        print(
+            f"bench: {len(left_out)} of {check.get('checked')} videos left out (they cannot be decoded):",
+            file=sys.stderr,
+        )
+        for row in left_out[:shown]:
+            print(f"  {row['dataset']}: {row['path']}: {row['reason']}", file=sys.stderr)
+        if len(left_out) > shown:
+            print(f"  ... and {len(left_out) - shown} more, listed in results.md", file=sys.stderr)
+    for name, m in metrics.get("methods", {}).items():
+        for task, by_set in (m.get("failed_videos") or {}).items():
+            n = sum(len(v) for v in by_set.values())
+            print(
+                f"bench: {name}/{task}: {n} test video(s) could not be scored (see its result.json)",
+                file=sys.stderr,
+            )
 
 
 if __name__ == "__main__":

@@ -43,18 +43,22 @@ def method_entry(
                 "fit_seconds": res.fit_seconds,
                 "predict_seconds": res.predict_seconds.get(test_set),
             }
+    failed = {r.task: r.failed_videos for r in sorted(results, key=lambda r: r.task) if r.failed_videos}
     for entry in by_pair.values():
         per_task = list(entry["per_task"].values())
         numeric = [{k: float(v) for k, v in m.items() if k in METRICS and v is not None} for m in per_task]
         entry["n_tasks"] = len(per_task)
         entry["aggregate"] = aggregate(numeric)
-    return {
+    entry: dict[str, Any] = {
         "config_hash": config_hash,
         "wall_seconds": round(float(wall_seconds), 3),
         "fit_seconds_total": round(sum(r.fit_seconds for r in results), 3),
         "cost": dict(cost),
         "results": by_pair,
     }
+    if failed:  # videos that passed the up-front check but failed when this method scored them
+        entry["failed_videos"] = failed
+    return entry
 
 
 def _stat(entry: Mapping[str, Any], metric: str) -> tuple[float | None, float | None]:
@@ -130,9 +134,41 @@ def markdown_table(metrics: Mapping[str, Any]) -> str:
     ]
     if notes:
         lines += ["", *notes]
+    lines += video_notes(metrics)
     if run.get("command"):
         lines += ["", f"Command: `{run['command']}`"]
     return "\n".join(lines) + "\n"
+
+
+SHOWN_VIDEOS = 20
+
+
+def _video_lines(rows: Sequence[Mapping[str, Any]], where: Callable[[Mapping[str, Any]], str]) -> list[str]:
+    lines = [
+        f"- {where(r)}{r['video_id']} (`{r['path']}`): {r['reason'].removeprefix(r['path'] + ': ')}"
+        for r in rows[:SHOWN_VIDEOS]
+    ]
+    if len(rows) > SHOWN_VIDEOS:
+        lines.append(f"- ... and {len(rows) - SHOWN_VIDEOS} more (all of them in metrics.json)")
+    return lines
+
+
+def video_notes(metrics: Mapping[str, Any]) -> list[str]:
+    """Markdown lines on the videos that were not used: left out by the up-front check (they
+    do not decode), or failed when a method scored them. Empty when every video counted."""
+    lines: list[str] = []
+    check = metrics.get("videos_left_out") or {}
+    if check.get("count"):
+        lines += ["", f"{check['count']} of {check.get('checked', '?')} videos were left out before splitting "
+                  "(they cannot be decoded):"]
+        lines += _video_lines(check.get("videos", []), lambda r: f"{r['dataset']}: ")
+    for method, m in metrics.get("methods", {}).items():
+        for task, by_set in (m.get("failed_videos") or {}).items():
+            rows = [r for failures in by_set.values() for r in failures]
+            lines += ["", f"{method}/{task}: {len(rows)} test video(s) could not be scored; the metrics "
+                      "are computed on the others:"]
+            lines += _video_lines(rows, lambda r: "")
+    return lines
 
 
 def rich_table(metrics: Mapping[str, Any]):

@@ -1,6 +1,16 @@
-"""The bench runner: datasets -> protocol tasks -> (pretrain, fit, predict, score) per method.
+"""The bench runner: datasets -> protocol tasks -> (pretrain, fit, score, metrics) per method.
+
+This module is the orchestration: methods x tasks, resume, failures. The other jobs live in
+their own modules: settings and run naming (`settings`), config resolution (`method_config`),
+manifests, the up-front video check and the tasks (`run_data`), the run's identity
+(`identity`), one task (`task`), and the post-run steps: cost, plots, tables (`post_run`).
 
 Everything a run produces goes through `RunStore` (see `vqa_bench.store` for the layout).
+Before any file is written, every method's config is resolved and every video probed, so a
+config error or a dataset error leaves no run folder behind. Then the run folder is locked (a
+second bench on it is refused, naming the holder) and the run's identity checked (a run with
+other seeds, splits, data or configs is refused instead of mixed in).
+
 The runner is resumable at task granularity: a finished task (split) is loaded, not redone;
 an unfinished one is redone, and the method's own `fit(..., resume=True)` may resume its
 training inside the task's work dir. Pretraining artifacts (saliency, ST-VQRL) are built through
@@ -11,217 +21,50 @@ keyed by stage name + config hash + producer version and shared by every run and
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import random
-import shlex
-import shutil
-import sys
 import time
 import traceback
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from vqa_bench.cost import model_cost
-from vqa_bench.plots import scatter_plot
-from vqa_bench.protocol import PROTOCOLS, Task, cross_tasks, intra_tasks, lsvq_tasks
-from vqa_bench.report import method_entry, pair_name
-from vqa_bench.store import Prediction, RunStore, TaskResult, write_json_atomic, write_text_atomic
-from vqa_core.errors import ConfigError, DatasetError, VqaError, WeightsUnavailableError
+from vqa_bench.identity import check_identity, run_identity
+from vqa_bench.locks import exclusive_lock
+from vqa_bench.method_config import method_overrides, resolve_method_config
+from vqa_bench.post_run import PostRunSteps, logistic_curve
+from vqa_bench.protocol import Task
+from vqa_bench.report import method_entry
+from vqa_bench.run_data import VideoCheckReport, build_tasks, load_manifest, usable_videos
+from vqa_bench.settings import (
+    VERSIONED_DISTRIBUTIONS,
+    BenchSettings,
+    command_line,
+    package_versions,
+    settings_dict,
+)
+from vqa_bench.store import RunStore, TaskResult, read_json, write_json_atomic, write_text_atomic
+from vqa_bench.task import CHECKPOINT_FILE, run_task, task_summary
+from vqa_core.errors import VqaError, WeightsUnavailableError
 
 log = logging.getLogger(__name__)
 
-VERSIONED_DISTRIBUTIONS = (
-    "vqa-core",
-    "vqa-bench",
-    "saliency-core",
-    "dagr-vqa",
-    "sc-vqa",
-    "st-vqrl",
-    "ssl-vqa",
-    "torch",
-    "torchvision",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-    "av",
-    "kornia",
-    "open_clip_torch",
-)
-CHECKPOINT_FILE = "model.pt"
+# the names other modules and tests import from here
+__all__ = [
+    "CHECKPOINT_FILE",
+    "VERSIONED_DISTRIBUTIONS",
+    "BenchRunner",
+    "BenchSettings",
+    "build_tasks",
+    "command_line",
+    "load_manifest",
+    "logistic_curve",
+    "method_overrides",
+    "package_versions",
+    "resolve_method_config",
+    "settings_dict",
+]
 
-
-@dataclass
-class BenchSettings:
-    """Everything that defines a bench run (the CLI fills it; tests build it directly)."""
-
-    methods: list[str]
-    datasets: list[str] = field(default_factory=lambda: ["demo"])
-    data_roots: dict[str, Path] = field(default_factory=dict)
-    zero_shot: dict[str, Path] = field(default_factory=dict)
-    config: str = "small"
-    overrides: list[str] = field(default_factory=list)
-    no_pretrained: bool = False
-    splits: int = 10
-    protocol: str = "auto"
-    seed: int = 123
-    device: str = "auto"
-    out: Path = Path("runs")
-    run_name: str | None = None
-    cache_dir: Path | None = None
-    group_by: str | None = None
-    save_checkpoints: bool = True
-    keep_work: bool = False
-    progress: bool = True
-    command: str = ""
-
-    def resolved_protocol(self) -> str:
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"unknown protocol {self.protocol!r}; choose one of {', '.join(PROTOCOLS)}")
-        if self.protocol != "auto":
-            return self.protocol
-        if len(self.datasets) > 1:
-            return "cross"
-        return "lsvq" if self.datasets[0].lower() == "lsvq" else "intra"
-
-    def config_label(self) -> str:
-        """The preset or YAML file name, with the --set overrides: what decides the config."""
-        base = Path(self.config).name if self.config.endswith((".yaml", ".yml")) else self.config
-        return " ".join([base, *self.overrides, *(["--no-pretrained"] if self.no_pretrained else [])])
-
-    def default_run_name(self) -> str:
-        cfg = Path(self.config).stem if self.config.endswith((".yaml", ".yml")) else self.config
-        if self.overrides:
-            cfg += "-" + hashlib.sha256("\n".join(self.overrides).encode()).hexdigest()[:8]
-        if self.no_pretrained:
-            cfg += "-nopretrained"
-        names = [Path(d).stem if d.lower().endswith(".csv") else d for d in self.datasets]
-        return f"{'+'.join(names)}-{self.resolved_protocol()}-{cfg}"
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.out) / (self.run_name or self.default_run_name())
-
-    @property
-    def pretrain_cache(self) -> Path:
-        from vqa_core.stages import stage_root
-
-        return stage_root(self.cache_dir)
-
-
-# --------------------------------------------------------------------------- datasets
-
-
-def load_manifest(name: str, data_root: Path | None, group_by: str | None = None) -> Any:
-    """A dataset's manifest; the embedded `demo` datasets are built on first use.
-
-    `name` may also be a manifest CSV of one's own dataset (`video_id,path,mos[,split,...]`,
-    paths relative to the CSV): its file stem names the dataset, `group_by` names a column
-    whose equal values must stay in one split part (e.g. the source scene of distorted copies).
-    """
-    from vqa_core.datasets import Manifest, build_manifest
-
-    if name.lower().endswith(".csv"):
-        path = Path(name).expanduser()
-        if not path.is_file():
-            raise DatasetError(f"manifest CSV {path} does not exist")
-        return Manifest.from_csv(path, name=path.stem, group_by=group_by)
-
-    if name.startswith("demo"):
-        from vqa_core.demo import ensure_demo
-
-        # ensure_demo builds the data on first use (into data_root, or the vqa-zoo cache folder)
-        # and returns the folder the demo descriptor reads (it holds demo/manifest.csv or manifest.csv)
-        return build_manifest(name, ensure_demo(None if data_root is None else Path(data_root)))
-    if data_root is None:
-        raise DatasetError(
-            f"dataset {name!r} needs --data-root DIR (the folder holding its videos and official label "
-            "file); only the embedded 'demo' dataset is available without one"
-        )
-    return build_manifest(name, Path(data_root))
-
-
-def build_tasks(
-    settings: BenchSettings, manifests: Mapping[str, Any], zero_shot: Mapping[str, Any]
-) -> list[Task]:
-    protocol = settings.resolved_protocol()
-    if protocol == "intra":
-        if len(manifests) != 1:
-            raise ConfigError("the intra protocol takes one dataset; use --protocol cross for several")
-        return intra_tasks(next(iter(manifests.values())), settings.splits, settings.seed)
-    if protocol == "lsvq":
-        if len(manifests) != 1:
-            raise ConfigError("the lsvq protocol takes one dataset (LSVQ) plus --zero-shot NAME=DIR")
-        return lsvq_tasks(next(iter(manifests.values())), zero_shot, settings.seed)
-    return cross_tasks(list(manifests.values()), settings.seed)
-
-
-# --------------------------------------------------------------------------- configs
-
-
-def resolve_method_config(
-    method_cls: type,
-    spec: str,
-    method_name: str,
-    overrides: Sequence[str] = (),
-    no_pretrained: bool = False,
-) -> Any:
-    """A preset name or a YAML file, then `key=value` overrides (`--set`); a YAML whose
-    top-level keys are method names holds one config per method (so `--method all --config
-    mine.yaml` can configure each). An override `METHOD:key=value` applies to that method only,
-    so one `--method all` run can switch off e.g. dagr's saliency. `no_pretrained` turns every
-    `pretrained` field (ImageNet, Kinetics, CLIP weights) off: the offline switch."""
-    from vqa_core.config import load_config, without_pretrained
-    from vqa_core.method import list_methods
-
-    known = set(list_methods())
-    mine = method_overrides(overrides, method_name, known)
-    config = load_config(method_cls.config_class, spec, mine or None, section=method_name, sections=known)
-    return without_pretrained(config, origin=f"{spec} with --no-pretrained") if no_pretrained else config
-
-
-def method_overrides(overrides: Sequence[str], method_name: str, methods: set[str]) -> list[str]:
-    """The `--set` overrides that apply to `method_name`: unscoped ones and `method_name:key=value`."""
-    out = []
-    for item in overrides:
-        head, sep, rest = item.partition(":")
-        if sep and "=" not in head and head in methods:
-            if head == method_name:
-                out.append(rest)
-        elif sep and "=" not in head and "." not in head:
-            raise ConfigError(
-                f"--set {item!r}: {head!r} is not a registered method (known: {', '.join(sorted(methods))})"
-            )
-        else:
-            out.append(item)
-    return out
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for dist in VERSIONED_DISTRIBUTIONS:
-        with contextlib.suppress(PackageNotFoundError):
-            out[dist] = version(dist)
-    return out
-
-
-def seed_everything(seed: int) -> None:
-    """The runner seeds the global RNGs per task so methods that draw from them repeat."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-# --------------------------------------------------------------------------- one method
 
 
 @dataclass
@@ -245,38 +88,80 @@ class BenchRunner:
 
         self.settings = settings
         self.console = console or Console(stderr=True)
-        self._manifests = dict(manifests) if manifests is not None else None
-        self._zero_shot = dict(zero_shot) if zero_shot is not None else None
+        self._given = (dict(manifests) if manifests is not None else None, dict(zero_shot or {}))
+        self._manifests: dict[str, Any] | None = None
+        self._zero_shot: dict[str, Any] = {}
+        self.video_check = VideoCheckReport()
         self.store = RunStore(settings.run_dir)
+        self.post = PostRunSteps(self.store, settings)
 
     # -- datasets -----------------------------------------------------------------------------
     def manifests(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The run's manifests and zero-shot sets, without the videos that cannot be decoded
+        (probed once, up front; what was left out is in `self.video_check`)."""
         if self._manifests is None:
             s = self.settings
-            self._manifests = {}
-            for d in s.datasets:
-                m = load_manifest(d, s.data_roots.get(d), s.group_by)
-                self._manifests[m.name] = m
-            self._zero_shot = {n: load_manifest(n, r) for n, r in s.zero_shot.items()}
-        return self._manifests, self._zero_shot or {}
+            given, zero_shot = self._given
+            if given is None:
+                given = {}
+                for d in s.datasets:
+                    m = load_manifest(d, s.data_roots.get(d), s.group_by)
+                    given[m.name] = m
+                zero_shot = {n: load_manifest(n, r) for n, r in s.zero_shot.items()}
+            report = VideoCheckReport()
+            self._manifests = {n: usable_videos(m, report, s.progress) for n, m in given.items()}
+            self._zero_shot = {n: usable_videos(m, report, s.progress) for n, m in zero_shot.items()}
+            self.video_check = report
+        return self._manifests, self._zero_shot
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Run every method; returns the run's metrics.json content (also written to disk)."""
-        from vqa_core.method import get_method, list_methods
+        from vqa_core.config import config_hash
 
         s = self.settings
+        classes = self._method_classes()
+        # configs, data and tasks first: an error in any of them leaves nothing on disk
+        configs = {
+            name: resolve_method_config(cls, s.config, name, s.overrides, s.no_pretrained)
+            for name, cls in classes.items()
+            if not isinstance(cls, Exception)
+        }
+        manifests, zero_shot = self.manifests()
+        tasks = build_tasks(s, manifests, zero_shot)
+        identity = run_identity(s, "+".join(manifests), tasks, {n: config_hash(c) for n, c in configs.items()})
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(
+            self.store.lock_path,
+            what=f"run folder {self.store.root}",
+            advice="Wait for that run to finish, or pass --run-name NAME (or another --out) to run beside it.",
+            command=s.command,
+        ):
+            check_identity(self.store, identity)
+            swept = self.store.sweep_temporaries()
+            if swept:
+                self.console.print(f"  removed {swept} temporary file(s) left by an interrupted run")
+            return self._run_methods(classes, configs, tasks)
+
+    def _method_classes(self) -> dict[str, Any]:
+        """{name: Method class, or the error of a registered method that cannot be loaded}."""
+        from vqa_core.method import get_method, list_methods
+
         known = set(list_methods())
         classes: dict[str, Any] = {}
-        for name in s.methods:
+        for name in self.settings.methods:
             if name not in known:
                 get_method(name)  # an unknown name fails before any work, with a did-you-mean
             try:
                 classes[name] = get_method(name)
             except VqaError as err:  # registered but broken (e.g. fails to import): report, go on
                 classes[name] = err
-        manifests, zero_shot = self.manifests()
-        tasks = build_tasks(s, manifests, zero_shot)
+        return classes
+
+    def _run_methods(
+        self, classes: Mapping[str, Any], configs: Mapping[str, Any], tasks: Sequence[Task]
+    ) -> dict[str, Any]:
+        s = self.settings
         started = time.perf_counter()
         run_info = self._run_info(tasks)
         write_json_atomic(self.store.run_info_path, run_info)
@@ -289,7 +174,7 @@ class BenchRunner:
             try:
                 if isinstance(cls, Exception):
                     raise cls
-                entry = self._run_method(name, cls, tasks)
+                entry = self._run_method(name, cls, configs[name], tasks)
                 outcomes.append(MethodOutcome(name, entry=entry))
             except Exception as err:  # one broken method must not lose the others' results
                 log.debug("method %s failed", name, exc_info=True)
@@ -310,10 +195,7 @@ class BenchRunner:
             "methods": entries,
             "failed": {o.name: o.error for o in outcomes if o.error is not None},
         }
-        write_json_atomic(self.store.metrics_path, metrics)
-        from vqa_bench.report import markdown_table
-
-        write_text_atomic(self.store.table_path, markdown_table(metrics))
+        self.post.write_tables(metrics)
         return metrics
 
     def _earlier_methods(self, run_info: Mapping[str, Any], exclude: set[str]) -> dict[str, Any]:
@@ -325,7 +207,7 @@ class BenchRunner:
             name = path.parent.name
             if name in exclude or name.startswith("_"):
                 continue
-            entry = _read_json(path)
+            entry = read_json(path)
             if entry.get("run_key") == key and "results" in entry:
                 out[name] = entry
         return out
@@ -345,14 +227,14 @@ class BenchRunner:
                 "command": s.command,
                 "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             },
+            "videos_left_out": self.video_check.to_json(),
             "versions": package_versions(),
         }
 
-    def _run_method(self, name: str, cls: type, tasks: Sequence[Task]) -> dict[str, Any]:
+    def _run_method(self, name: str, cls: type, config: Any, tasks: Sequence[Task]) -> dict[str, Any]:
         from vqa_core.config import config_hash, dump_config
 
         s = self.settings
-        config = resolve_method_config(cls, s.config, name, s.overrides, s.no_pretrained)
         chash = config_hash(config)
         mdir = self.store.method_dir(name)
         mdir.mkdir(parents=True, exist_ok=True)
@@ -371,12 +253,13 @@ class BenchRunner:
                 )
                 results.append(done)
                 continue
-            method, result = self._run_task(name, cls, config, task, fp, pretrain)
+            method, result = run_task(self.store, s, name, cls, config, task, fp, pretrain)
             results.append(result)
             last_method = method
-            self.console.print(f"  {name}/{task.name}: {_task_summary(result)}")
-        cost = self._cost(name, last_method if last_method is not probe else None, chash)
-        wall = sum(r.fit_seconds + sum(r.predict_seconds.values()) for r in results)
+            self.console.print(f"  {name}/{task.name}: {task_summary(result)}")
+        # post-run steps of this method: cost, metrics entry, plot
+        cost = self.post._cost(name, last_method if last_method is not probe else None, chash)
+        wall = sum(r.seconds for r in results)  # interrupted attempts included
         wall += sum(p["seconds"] for p in pretrain.values())
         from vqa_core.metrics import aggregate
 
@@ -388,41 +271,9 @@ class BenchRunner:
         entry["pretrain"] = {
             k: {kk: vv for kk, vv in v.items() if kk != "folder"} for k, v in pretrain.items()
         }
-        self._plot(name, results, entry)
+        self.post._plot(name, results, entry)
         write_json_atomic(mdir / "metrics.json", {**entry, "run_key": _run_key(self._run_info(tasks))})
         return entry
-
-    def _cost(self, name: str, fitted: Any, chash: str) -> dict[str, Any]:
-        """Params/FLOPs of a method fitted in this invocation; on a fully resumed run, the
-        stored ones (same config hash), else those of the first task's saved checkpoint."""
-        path = self.store.method_dir(name) / "cost.json"
-        if fitted is None:
-            stored = _read_json(path)
-            if stored.get("config_hash") == chash:
-                return {k: v for k, v in stored.items() if k != "config_hash"}
-            fitted = self._load_any_checkpoint(name)
-        cost = (
-            model_cost(fitted)
-            if fitted is not None
-            else {
-                "params": None,
-                "trainable_params": None,
-                "flops": None,
-                "note": "n/a: no fitted model in this run (all tasks resumed) and no saved checkpoint",
-            }
-        )
-        write_json_atomic(path, {**cost, "config_hash": chash})
-        return cost
-
-    def _load_any_checkpoint(self, name: str) -> Any:
-        from vqa_core.method import Method
-
-        for task in self.store.tasks_of(name):
-            ckpt = self.store.task_dir(name, task) / CHECKPOINT_FILE
-            if ckpt.is_file():
-                with contextlib.suppress(VqaError):
-                    return Method.load(ckpt, device=self.settings.device)
-        return None
 
     def _progress(self, tasks: Sequence[Task], label: str):
         if not self.settings.progress:
@@ -449,116 +300,14 @@ class BenchRunner:
         """Build (or reuse) every pretraining stage; {stage name: {key, folder, seconds, reused}}."""
         from vqa_core.stages import ensure_stage
 
-        out: dict[str, dict[str, Any]] = {}
         def say(line: str) -> None:
             self.console.print(f"  {name}: {line}")
 
+        out: dict[str, dict[str, Any]] = {}
         for stage in method.pretrain_stages():
             res = ensure_stage(stage, self.settings.pretrain_cache, log=say)
             out[stage.name] = {"key": res.key, "folder": res.folder, "seconds": res.seconds, "reused": res.reused}
         return out
-
-    # -- one task ------------------------------------------------------------------------------
-    def _run_task(
-        self, name: str, cls: type, config: Any, task: Task, fingerprint: str, pretrain: Mapping[str, Any]
-    ) -> tuple[Any, TaskResult]:
-        from vqa_core.metrics import quality_metrics
-
-        s = self.settings
-        seed_everything(task.seed)
-        method = cls(config=config, device=s.device)
-        for stage_name, info in pretrain.items():
-            method.use_pretrained(stage_name, Path(info["folder"]))
-        work = self.store.work_dir(name, task.name)
-        work.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        history = method.fit(list(task.train), list(task.val), work, resume=True, progress=s.progress)
-        fit_seconds = time.perf_counter() - t0
-        predictions: list[Prediction] = []
-        metrics: dict[str, dict[str, Any]] = {}
-        predict_seconds: dict[str, float] = {}
-        for test_name, items in task.tests.items():
-            t0 = time.perf_counter()
-            pred = np.asarray(method.predict(list(items)), dtype=np.float64).reshape(-1)
-            predict_seconds[test_name] = time.perf_counter() - t0
-            if pred.shape[0] != len(items):
-                raise VqaError(
-                    f"method {name!r} returned {pred.shape[0]} scores for {len(items)} videos of {test_name}"
-                )
-            mos = np.asarray([i.mos for i in items], dtype=np.float64)
-            try:
-                with warnings.catch_warnings():  # curve_fit's covariance overflow: unused, noise
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    metrics[test_name] = dict(quality_metrics(pred, mos))
-            except (
-                ValueError,
-                TypeError,
-                VqaError,
-            ) as err:  # e.g. constant predictions: a result, not a crash
-                metrics[test_name] = {"error": str(err)}
-            predictions += [
-                Prediction(test_name, i.video_id, str(i.path), float(i.mos), float(p))
-                for i, p in zip(items, pred)
-            ]
-        result = TaskResult(
-            method=name,
-            task=task.name,
-            fingerprint=fingerprint,
-            metrics=metrics,
-            train_set=task.train_set,
-            num_train=len(task.train),
-            num_val=len(task.val),
-            num_test={k: len(v) for k, v in task.tests.items()},
-            seed=task.seed,
-            fit_seconds=fit_seconds,
-            predict_seconds=predict_seconds,
-            fit_info=_summarise_history(history),
-        )
-        if s.save_checkpoints:
-            method.save(self.store.task_dir(name, task.name) / CHECKPOINT_FILE)
-        self.store.save_task(result, predictions)
-        if not s.keep_work:  # training checkpoints are only needed to resume an unfinished task
-            shutil.rmtree(work, ignore_errors=True)
-        return method, result
-
-    # -- plots ---------------------------------------------------------------------------------
-    def _plot(self, name: str, results: Sequence[TaskResult], entry: Mapping[str, Any]) -> None:
-        panels: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
-        for res in results:
-            preds = self.store.load_predictions(name, res.task)
-            for test_set in res.metrics:
-                rows = [p for p in preds if p.test_set == test_set]
-                if rows:
-                    panels.setdefault(pair_name(res.train_set, test_set), []).append(
-                        (res.task, np.array([p.pred for p in rows]), np.array([p.mos for p in rows]))
-                    )
-        subtitles = {}
-        for pair, res in entry.get("results", {}).items():
-            agg = res.get("aggregate", {})
-            s, p = agg.get("srcc", {}).get("median"), agg.get("plcc", {}).get("median")
-            if s is not None and p is not None:
-                subtitles[pair] = f"median SRCC {s:.3f}, PLCC {p:.3f} ({res.get('n_tasks')} task(s))"
-        if panels:
-            scatter_plot(
-                panels,
-                self.store.method_dir(name) / "scatter.png",
-                f"{name}: prediction vs MOS",
-                fit_curve=logistic_curve,
-                subtitles=subtitles,
-            )
-
-
-def logistic_curve(pred: np.ndarray, mos: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The metrics' own 4-parameter logistic pred -> MOS, or None when it does not converge."""
-    from vqa_core.metrics import fit_logistic4, logistic4
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            params = fit_logistic4(pred, mos)
-    except (ValueError, TypeError, VqaError):
-        return None
-    return None if params is None else (lambda x: logistic4(np.asarray(x, dtype=np.float64), *params))
 
 
 def _run_key(run_info: Mapping[str, Any]) -> dict[str, Any]:
@@ -567,46 +316,3 @@ def _run_key(run_info: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: run.get(k) for k in ("dataset", "protocol", "config", "splits", "seed", "task_seeds", "zero_shot")
     }
-
-
-def _summarise_history(history: Any) -> dict[str, Any]:
-    """Keep the small, JSON-able part of what fit() returned (best epoch, best metric...)."""
-    if not isinstance(history, Mapping):
-        return {}
-    out = {}
-    for key, value in history.items():
-        if isinstance(value, (int, float, str, bool)) or value is None:
-            out[key] = value
-        elif isinstance(value, np.generic):
-            out[key] = value.item()
-    return out
-
-
-def _task_summary(result: TaskResult) -> str:
-    """One log line per finished task, so a `--no-progress` run (CI, batch jobs) shows where it is."""
-    parts = []
-    for test_set, m in result.metrics.items():
-        if "error" in m:
-            parts.append(f"{test_set} error: {m['error']}")
-        else:
-            parts.append(f"{test_set} SRCC {m['srcc']:.3f} PLCC {m['plcc']:.3f}")
-    seconds = result.fit_seconds + sum(result.predict_seconds.values())
-    return f"{'; '.join(parts)} ({seconds:.0f} s)"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def command_line(argv: Sequence[str] | None) -> str:
-    args = list(sys.argv[1:] if argv is None else argv)
-    return "bench " + " ".join(shlex.quote(a) for a in args)
-
-
-def settings_dict(settings: BenchSettings) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}

@@ -5,6 +5,13 @@ MPEG-TS...). Folders are walked for every file and each file is probed, not filt
 extension (DOVER's mp4-only walk silently found 0 videos in a folder of .avi); a file that is
 not a decodable video is listed as skipped with the reason, never a crash.
 
+Nothing scored is lost (issue #16.2): `--out` is checked before any work (a folder, a missing
+parent, an unwritable place: a one-line error, exit status 2), every row is written and
+flushed as soon as its video is scored, and Ctrl-C keeps the rows written so far and says how
+many. Two runs never share one `--out` silently (#16.3): the file is locked while a run writes
+it (a second run is refused, naming the holder), and an existing file is refused unless
+`--append` (add rows, same columns) or `--overwrite` (start it again) says what to do with it.
+
 Scores are deterministic: the RNGs are re-seeded before every video, so the same video gets
 the same score in any order or run. Timing per video: every method's `score` reports decode
 (+ preprocessing) and model seconds separately (`vqa_core.method.ScoreReport`).
@@ -13,16 +20,18 @@ the same score in any order or run. Timing per video: every method's `score` rep
 from __future__ import annotations
 
 import argparse
-import csv
+import contextlib
 import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vqa_bench.score_csv import OutPathError, ScoreCsv, check_out_path, out_lock, out_mode
 from vqa_core.errors import VideoDecodeError, VqaError
 
 SCORE_SEED = 0
@@ -105,7 +114,7 @@ def iter_candidate_files(inputs: Iterable[str | Path]) -> Iterator[tuple[Path, s
 
 def probe_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[Path, Any]], list[ScoreRow]]:
     """Split candidates into (videos with their VideoInfo) and skipped rows with reasons."""
-    from vqa_core.video import probe
+    from vqa_core.video import ShortVideoWarning, probe
 
     videos: list[tuple[Path, Any]] = []
     skipped: list[ScoreRow] = []
@@ -114,7 +123,9 @@ def probe_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[Path, Any]], l
             skipped.append(ScoreRow(str(path), "skipped", reason=reason))
             continue
         try:
-            info = probe(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ShortVideoWarning)  # the row's reason column says it
+                info = probe(path)
         except VideoDecodeError as err:
             reason = _one_line(err).removeprefix(f"{path}: ")  # the row names the file already
             skipped.append(ScoreRow(str(path), "skipped", reason=reason))
@@ -130,9 +141,17 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def score_videos(method: Any, videos: Sequence[tuple[Path, Any]], progress: bool = True) -> list[ScoreRow]:
-    """Score each video on its own (per-video timing, one bad file cannot sink the others)."""
-    from vqa_bench.runner import seed_everything
+def score_videos(
+    method: Any,
+    videos: Sequence[tuple[Path, Any]],
+    progress: bool = True,
+    on_row: Callable[[ScoreRow], None] | None = None,
+) -> list[ScoreRow]:
+    """Score each video on its own (per-video timing, one bad file cannot sink the others).
+
+    `on_row(row)` is called as soon as a video is scored (the CSV writer), so an interrupt
+    loses nothing that was scored."""
+    from vqa_core.train.rng import seed_everything
 
     rows: list[ScoreRow] = []
     bar, tid = _progress(len(videos), progress)
@@ -145,6 +164,7 @@ def score_videos(method: Any, videos: Sequence[tuple[Path, Any]], progress: bool
                 width=info.width,
                 height=info.height,
                 fps=round(float(info.fps), 3),
+                reason=getattr(info, "note", "") or "",  # e.g. shorter than its container says
             )
             if bar is not None:
                 bar.update(tid, description=f"scoring {path.name}")
@@ -161,6 +181,8 @@ def score_videos(method: Any, videos: Sequence[tuple[Path, Any]], progress: bool
             except VqaError as err:
                 row.status, row.reason = "failed", _one_line(err)
             rows.append(row)
+            if on_row is not None:
+                on_row(row)
             if bar is not None:
                 bar.advance(tid)
     finally:
@@ -184,20 +206,6 @@ def _progress(total: int, enabled: bool):
     )
     bar.start()
     return bar, bar.add_task("scoring", total=total)
-
-
-def write_score_csv(rows: Sequence[ScoreRow], path: str | Path) -> Path:
-    import io
-
-    from vqa_bench.store import write_text_atomic
-
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(row.as_csv())
-    write_text_atomic(Path(path), buf.getvalue())
-    return Path(path)
 
 
 def load_scoring_method(checkpoint: str | Path, method: str | None, device: str) -> Any:
@@ -237,25 +245,71 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
         "--method", help="method name; checked against the checkpoint (optional, the checkpoint names it)"
     )
     p.add_argument(
-        "--out", type=Path, help="write a CSV: path,status,score,decode_s,model_s,total_s,...,reason"
+        "--out",
+        type=Path,
+        help="write a CSV: path,status,score,decode_s,model_s,total_s,...,reason; each row is written as "
+        "soon as its video is scored. An existing file is refused unless --append or --overwrite; a run "
+        "that finds --out unusable (a folder, a missing parent, no write permission, another run writing "
+        "it) exits with status 2 before scoring",
     )
+    policy = p.add_mutually_exclusive_group()
+    policy.add_argument("--append", action="store_true", help="add rows to an existing --out (same columns)")
+    policy.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_score)
 
 
 def run_score(args: argparse.Namespace) -> int:
+    out: Path | None = args.out
+    try:
+        if out is None:
+            return _score_into(args, None, "")
+        check_out_path(out)  # before any work: a folder, a missing parent, an unwritable place
+        with out_lock(out, command="vqa score"):
+            return _score_into(args, out, out_mode(out, CSV_COLUMNS, append=args.append, overwrite=args.overwrite))
+    except OutPathError as err:
+        print(f"vqa score: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _score_into(args: argparse.Namespace, out: Path | None, mode: str) -> int:
     videos, skipped = probe_files(args.inputs)
     if not videos:
         for row in skipped:
             print(f"skipped {row.path}: {row.reason}", file=sys.stderr)
         raise VqaError(f"no decodable video among the {len(skipped)} file(s) given")
     method = load_scoring_method(args.checkpoint, args.method, args.device)
-    rows = score_videos(method, videos, progress=not args.no_progress)
+    rows: list[ScoreRow] = []
+    writer = ScoreCsv(out, CSV_COLUMNS, mode=mode) if out is not None else None
+
+    def keep(row: ScoreRow) -> None:
+        rows.append(row)
+        if writer is not None:
+            writer.write(row.as_csv())
+
+    interrupted = False
+    with writer if writer is not None else contextlib.nullcontext():
+        try:
+            score_videos(method, videos, progress=not args.no_progress, on_row=keep)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:  # the skipped files are known: their rows are written even after Ctrl-C
+            for row in skipped if writer is not None else ():
+                writer.write(row.as_csv())
     _print_rows(rows, skipped)
-    if args.out:
-        write_score_csv([*rows, *skipped], args.out)
-        print(f"wrote {args.out} ({len(rows)} scored, {len(skipped)} skipped)", file=sys.stderr)
+    written = ""
+    if writer is not None:
+        written = f"{writer.rows} row(s) written to {out} ({len(rows)} scored, {len(skipped)} skipped)"
+    if interrupted:
+        print(
+            f"vqa score: interrupted after scoring {len(rows)} of {len(videos)} video(s)"
+            + (f"; {written}" if written else "; no --out given, the scores above are all there is"),
+            file=sys.stderr,
+        )
+        return 130
+    if writer is not None:
+        print(f"vqa score: {written}", file=sys.stderr)
     return 1 if any(r.status == "failed" for r in rows) else 0
 
 

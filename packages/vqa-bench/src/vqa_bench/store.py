@@ -13,12 +13,22 @@ Layout of `OUT/<run>/`::
                               removed once the task is finished unless --keep-work
     <method>/<task>/predictions.csv   task, test_set, video_id, path, mos, pred
     <method>/<task>/model.pt          the trained model of the task (`vqa score --checkpoint`)
-    <method>/<task>/result.json       per test set metrics and timings; written LAST and atomically
+    <method>/<task>/result.json       per test set metrics and timings, the videos that could not
+                                      be scored; written LAST and atomically
+    <method>/<task>/attempt.json      while a task runs: when it started and the seconds spent by
+                                      interrupted attempts (summed into result.json's timings)
+    identity.json             what the results depend on (`vqa_bench.identity`): a run with another
+                              identity is refused here
+    .lock                     held while a bench runs here (`vqa_bench.locks`)
 
 A task is finished exactly when its `result.json` exists and was produced under the same
 fingerprint (method, config hash, the task's train/val/test membership): a rerun after an
 interrupt keeps finished tasks and redoes the rest. A result whose fingerprint differs (the
-config or the split changed) is never silently mixed in: the runner redoes it.
+config or the split changed) is never silently mixed in: the run's identity check refuses
+such a rerun before it starts, and the fingerprint check is the last guard.
+
+Files are written through `vqa_core.atomic` (a temporary sibling renamed onto the name, with the
+mode the umask gives); the temporaries a killed run left behind are swept when a run starts.
 """
 
 from __future__ import annotations
@@ -26,7 +36,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,25 +43,29 @@ from typing import Any
 
 RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.csv"
+ATTEMPT_FILE = "attempt.json"
 PREDICTION_COLUMNS = ("task", "test_set", "video_id", "path", "mos", "pred")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temp file + rename, so an interrupt never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write through a temp file + rename, so an interrupt never leaves a half-written file
+    (`vqa_core.atomic`: the new file gets the mode the umask gives, not mkstemp's 0600)."""
+    from vqa_core.atomic import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or {} when it is missing or unreadable (a cache, not a contract)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _json_default(obj: Any) -> Any:
@@ -92,6 +105,15 @@ class TaskResult:
     fit_seconds: float = 0.0
     predict_seconds: dict[str, float] = field(default_factory=dict)
     fit_info: dict[str, Any] = field(default_factory=dict)
+    # seconds spent by earlier, interrupted attempts at this task (their training is resumed)
+    interrupted_seconds: float = 0.0
+    # test_set -> [{"video_id", "path", "reason"}]: videos the method could not score
+    failed_videos: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        """Everything this task cost, interrupted attempts included."""
+        return self.interrupted_seconds + self.fit_seconds + sum(self.predict_seconds.values())
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,6 +151,44 @@ class RunStore:
     @property
     def run_info_path(self) -> Path:
         return self.root / "run.json"
+
+    @property
+    def identity_path(self) -> Path:
+        return self.root / "identity.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".lock"
+
+    def attempt_path(self, method: str, task: str) -> Path:
+        return self.task_dir(method, task) / ATTEMPT_FILE
+
+    def method_names(self) -> list[str]:
+        """Folders of methods run here (not `_`-prefixed helpers)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+    def started_tasks(self) -> list[tuple[str, str]]:
+        """(method, task) of every task that finished or began here (result, predictions,
+        training state or attempt record present): the results a rerun must not mix with."""
+        marks = (RESULT_FILE, PREDICTIONS_FILE, "work", ATTEMPT_FILE)
+        return [
+            (m, t.name)
+            for m in self.method_names()
+            for t in sorted(self.method_dir(m).iterdir())
+            if t.is_dir() and any((t / mark).exists() for mark in marks)
+        ]
+
+    def sweep_temporaries(self) -> int:
+        """Remove the atomic writers' temporaries that a killed run left anywhere in the run
+        folder (only those no live process can own, see `vqa_core.atomic.sweep_stale_temps`)."""
+        from vqa_core.atomic import sweep_stale_temps
+
+        removed = 0
+        for folder, _, _ in os.walk(self.root):
+            removed += len(sweep_stale_temps(folder))
+        return removed
 
     # ---- tasks -------------------------------------------------------------------------
     def finished(self, method: str, task: str, fingerprint: str) -> TaskResult | None:

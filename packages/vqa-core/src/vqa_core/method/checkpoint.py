@@ -43,11 +43,10 @@ def read_method_checkpoint(path: str | Path) -> dict[str, Any]:
         raise VqaError(f"checkpoint {path} does not exist")
     if path.suffix == ".safetensors":
         ckpt = _load_safetensors(path)
-    else:
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise VqaError(f"cannot read checkpoint {path}: {err}") from err
+    else:  # weights_only, and our own words for a foreign file (never PyTorch's unsafe advice)
+        from vqa_core.train.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise VqaError(f"{path} is not a vqa-zoo method checkpoint (no '{CHECKPOINT_FORMAT}' header)")
     if int(ckpt.get("format_version", 0)) > CHECKPOINT_VERSION:
