@@ -83,15 +83,60 @@ def _blur(t: np.ndarray) -> np.ndarray:
     return gaussian_filter(t, sigma=(0, SIGMA, SIGMA), truncate=_TRUNCATE)[:, r:-r, r:-r]
 
 
-def _stats(ref: _Scale, y: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean SSIM (luminance x contrast-structure) and mean cs per image, valid region only."""
+class _Workspace:
+    """Scratch arrays for `_stats` at one batch shape, reused for every version a reference is scored against.
+
+    Fresh arrays of this size come from the OS each time (page faults: a fifth of the label time
+    went to the kernel); the arithmetic is the original expression's, operation by operation, and the
+    arrays that are averaged stay C-contiguous (a strided mean sums in another order), so the
+    scores are the same to the last bit.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        r = WINDOW // 2
+        self.full = [np.empty(shape) for _ in range(4)]
+        self.cs = np.empty((shape[0], shape[1] - 2 * r, shape[2] - 2 * r))
+
+    def blur(self, t: np.ndarray, index: int) -> np.ndarray:
+        """`_blur(t)`, written into scratch array `index`."""
+        r = WINDOW // 2
+        out = self.full[index]
+        gaussian_filter(t, sigma=(0, SIGMA, SIGMA), truncate=_TRUNCATE, output=out)
+        return out[:, r:-r, r:-r]
+
+
+def _stats(ref: _Scale, y: np.ndarray, data_range: float, work: _Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """Mean SSIM (luminance x contrast-structure) and mean cs per image, valid region only.
+
+    In place, the same operations as
+        mu_y = blur(y);  var_y = blur(y*y) - mu_y**2;  cov = blur(x*y) - mu_x*mu_y
+        cs = (2*cov + c2) / (var_x + var_y + c2);  lum = (2*mu_x*mu_y + c1) / (mu_x**2 + mu_y**2 + c1)
+    (a doubling is exact, so 2*mu_x*mu_y = 2*(mu_x*mu_y) bit for bit; sums commute exactly).
+    """
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
-    mu_y = _blur(y)
-    var_y = _blur(y * y) - mu_y**2
-    cov = _blur(ref.x * y) - ref.mu * mu_y
-    cs = (2 * cov + c2) / (ref.var + var_y + c2)
-    lum = (2 * ref.mu * mu_y + c1) / (ref.mu_sq + mu_y**2 + c1)
-    return (lum * cs).mean(axis=(1, 2)), cs.mean(axis=(1, 2))
+    mu_y = work.blur(y, 0)
+    product = work.full[3]
+    np.multiply(y, y, out=product)
+    var_y = work.blur(product, 1)
+    mu_y_sq = mu_y**2
+    var_y -= mu_y_sq
+    np.multiply(ref.x, y, out=product)
+    cov = work.blur(product, 2)
+    lum = ref.mu * mu_y
+    cov -= lum
+    cov *= 2
+    cov += c2
+    var_y += ref.var
+    var_y += c2
+    cs = np.divide(cov, var_y, out=work.cs)
+    lum *= 2
+    lum += c1
+    mu_y_sq += ref.mu_sq
+    mu_y_sq += c1
+    lum /= mu_y_sq
+    cs_mean = cs.mean(axis=(1, 2))
+    lum *= cs
+    return lum.mean(axis=(1, 2)), cs_mean
 
 
 def _half(t: np.ndarray) -> np.ndarray:
@@ -113,13 +158,21 @@ def _as_batch(x: np.ndarray) -> np.ndarray:
     return x[None] if x.ndim == 2 else x
 
 
-def _ms_ssim_against(pyramid: list[_Scale], y: np.ndarray, data_range: float) -> np.ndarray:
+def _ms_ssim_against(
+    pyramid: list[_Scale],
+    y: np.ndarray,
+    data_range: float,
+    work: dict[tuple[int, ...], _Workspace] | None = None,
+) -> np.ndarray:
+    work = {} if work is None else work
     n = len(pyramid)
     weights = np.asarray(MS_SSIM_WEIGHTS[:n])
     weights = weights / weights.sum()
     factors = []
     for s, ref in enumerate(pyramid):
-        ssim_s, cs_s = _stats(ref, y, data_range)
+        if y.shape not in work:
+            work[y.shape] = _Workspace(y.shape)
+        ssim_s, cs_s = _stats(ref, y, data_range, work[y.shape])
         factors.append(ssim_s if s == n - 1 else cs_s)
         if s < n - 1:
             y = _half(y)
@@ -165,6 +218,7 @@ class ReferenceClip:
             _pyramid(np.asarray(luma[i : i + _BATCH], dtype=np.float64), scales)
             for i in range(0, len(luma), _BATCH)
         ]
+        self._work: dict[tuple[int, ...], _Workspace] = {}
 
     def score(self, distorted: str | Path) -> float:
         """Mean per-frame luma MS-SSIM of `distorted` against this reference."""
