@@ -119,3 +119,33 @@ def test_reference_clip_scores_equal_a_fresh_ms_ssim(tiny_demo):
         assert reference.score(videos / f"{row['video_id']}.mp4") == fresh  # bit for bit
         assert float(row["ms_ssim"]) == pytest.approx(fresh, abs=5e-7)
     assert np.isclose(reference.score(pristine), 1.0)
+
+
+def test_scene_work_runs_with_one_torch_thread(tmp_path, monkeypatch):
+    """kornia's pyramid blur gives other pixels with 1 and 2 torch threads at 320x240: the builders pin 1,
+    whatever the caller's setting, so a demo's bytes do not depend on the machine's cores."""
+    import torch
+
+    import vqa_core.demo.build as build
+
+    seen = []
+    real = build.ensure_scene_versions
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "ensure_scene_versions", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        build_demo(
+            tmp_path,
+            DemoConfig(num_scenes=1, height=48, width=64, num_frames=8, versions=[0, 7]),
+            progress=False,
+            workers=1,
+        )
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1]

@@ -9,7 +9,9 @@ serial time.
 Reproducibility: every encoder already runs with one thread (`vqa_core.distort.clip_io`); the
 torch ops of the pipeline (kornia's camera crops and pyramid blur) run with one intra-op thread
 in the workers *and* in a serial build (`single_threaded_torch`), so a build's bytes do not
-depend on the worker count or on the cores of the machine. Workers are started with the
+depend on the worker count or on the cores of the machine. Measured: the pyramid-blur versions
+(7-9) of a 320x240 scene come out different with 1 and 2 torch threads, so demos built before
+this (torch's default: one thread per core) differ between machines with different core counts. Workers are started with the
 `spawn` method (no fork of a process that may hold torch's thread pool or a progress-bar
 thread); as with any spawn-based pool, a script that builds the demo at import time must guard
 its entry point with `if __name__ == "__main__":`.

@@ -43,6 +43,7 @@ from vqa_core.demo.cache import cache_root
 from vqa_core.demo.camera import camera_boxes, cover_resize, frame_clip, render_camera
 from vqa_core.demo.content import ContentUse, check_demo_sets_disjoint, scene_content
 from vqa_core.demo.files import build_lock, check_build_spec, write_csv_atomic
+from vqa_core.demo.parallel import single_threaded_torch
 from vqa_core.demo.producer import producer_spec
 from vqa_core.demo.progress import build_progress
 from vqa_core.demo.sources import load_still, read_source_clip
@@ -277,7 +278,8 @@ def _build_locked(folder: Path, cfg: SaliencyDemoConfig, force: bool, progress: 
     check_build_spec(folder, cfg.spec(), force, owned=owned)
     splits = scene_splits(clip_ids, cfg.seed, cfg.val_fraction, cfg.test_fraction)
     rows = []
-    with build_progress("demo-saliency", cfg.num_clips, progress) as step:
+    # One torch thread, as in the demo builders: kornia's resampling differs with the thread count.
+    with build_progress("demo-saliency", cfg.num_clips, progress) as step, single_threaded_torch():
         for index, clip_id in enumerate(clip_ids):
             clip_dir = folder / clip_id
             kind, source, how = BACKGROUNDS[index % len(BACKGROUNDS)]
