@@ -117,9 +117,9 @@ def _demo_root(tmp_path: Path, scenes: int = 3, versions: int = 2) -> Path:
         for v in range(versions):
             vid = f"scene{s}_v{v}"
             _touch(root / "demo" / "clips" / f"{vid}.mp4")
-            rows.append([vid, f"clips/{vid}.mp4", 1.0 + s + 0.25 * v, f"scene{s}", v, "train", 64])
+            rows.append([vid, f"clips/{vid}.mp4", 1.0 + s + 0.25 * v, f"scene{s}", f"photo{s // 2}", v, "train", 64])
     # the demo builder also writes its own single split and the frame count
-    header = ["video_id", "path", "mos", "scene", "version", "split", "num_frames"]
+    header = ["video_id", "path", "mos", "scene", "source", "version", "split", "num_frames"]
     _write_csv(root / "demo" / "manifest.csv", header, rows)
     return root
 
@@ -128,11 +128,11 @@ def test_demo_descriptor_reads_the_demo_manifest(tmp_path):
     root = _demo_root(tmp_path)
     manifest = build_manifest("demo", root)
     assert isinstance(manifest, Manifest)
-    assert len(manifest) == 6 and manifest.group_by == "scene" and not manifest.official_split
+    assert len(manifest) == 6 and manifest.group_by == "source" and not manifest.official_split
     first = manifest.by_id()["scene1_v1"]
     assert first.path == (root / "demo" / "clips" / "scene1_v1.mp4").resolve()
     assert first.mos == 2.25
-    assert first.extra == {"scene": "scene1", "version": 1, "num_frames": 64}
+    assert first.extra == {"scene": "scene1", "source": "photo0", "version": 1, "num_frames": 64}
     assert first.split == ""  # demo uses the seeded grouped splits, not the builder's single split
 
 

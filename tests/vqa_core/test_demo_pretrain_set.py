@@ -16,7 +16,7 @@ from vqa_core.demo.pretrain_set import (
     ensure_demo_pretrain,
     overlapping_scenes,
 )
-from vqa_core.demo.scenes import SCENES, scene_specs
+from vqa_core.demo.scenes import SCENES, SceneSpec, scene_specs
 from vqa_core.demo.sources import SKIMAGE_STILLS
 from vqa_core.distort import count_frames
 from vqa_core.errors import ConfigError
@@ -33,8 +33,11 @@ def test_scenes_share_no_content_with_the_default_demo():
     assert len(PRETRAIN_SCENES) == 8 and len({s.scene_id for s in PRETRAIN_SCENES}) == 8
 
 
-def test_a_bigger_demo_names_the_scenes_it_shares():
-    assert overlapping_scenes(PRETRAIN_SCENES, len(SCENES)) == [s.scene_id for s in SCENES[16:]]
+def test_a_scene_filming_a_demo_photo_is_named():
+    # the whole catalogue is the demo now; any scene of one of its photos overlaps it
+    shared = [SceneSpec(f"{s.source}_again", "still", s.source, motion="pan") for s in SCENES if s.kind == "still"]
+    assert overlapping_scenes([*PRETRAIN_SCENES, *shared], len(SCENES)) == [s.scene_id for s in shared]
+    assert overlapping_scenes(shared, 1) == []  # a demo of one clip scene films none of them
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +56,7 @@ def test_layout_and_manifest(small_set):
         assert path.name == f"{row['scene']}_v{int(row['version']):02d}.mp4"
         assert count_frames(path) == (8, 48, 64)
     assert "mos" not in rows[0]  # unlabelled: nothing here is a quality label
+    assert [r["source"] for r in rows] == [s.source for s in PRETRAIN_SCENES[:2] for _ in (0, 3, 7)]
 
 
 def test_second_run_reuses_every_file(small_set):

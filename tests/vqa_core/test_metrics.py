@@ -84,6 +84,75 @@ def test_linear_fallback_when_logistic_fit_fails(monkeypatch):
     assert m["plcc"] == pytest.approx(m["plcc_raw"])
 
 
+def _unconstrained_logistic_plcc(pred: np.ndarray, mos: np.ndarray) -> float:
+    """PLCC after the fit as it was before the bounds: curve_fit free to bend either way (reference)."""
+    from scipy import optimize
+
+    best, best_sse = None, np.inf
+    for centre in (np.mean(pred), *np.percentile(pred, [25, 75])):
+        for b4 in (0.5, np.std(pred) / 4):
+            p0 = [mos.max(), mos.min(), centre, b4]
+            try:
+                params, _ = optimize.curve_fit(logistic4, pred, mos, p0=p0, maxfev=20000)
+            except RuntimeError:
+                continue
+            sse = float(np.sum((logistic4(pred, *params) - mos) ** 2))
+            if sse < best_sse:
+                best, best_sse = params, sse
+    return float(np.corrcoef(logistic4(pred, *best), mos)[0, 1])
+
+
+def _anti_correlated(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Scores that fall as MOS rises, with a saturating bend a free logistic can follow."""
+    rng = np.random.default_rng(seed)
+    mos = rng.uniform(1.0, 5.0, 80)
+    pred = -np.tanh(1.5 * (mos - 3.0)) + rng.normal(0, 0.35, mos.size)
+    return pred, mos
+
+
+def test_anti_correlated_predictor_gets_no_positive_plcc():
+    pred, mos = _anti_correlated()
+    # What a free fit reported: the curve turns over and a backwards model looks good.
+    assert _unconstrained_logistic_plcc(pred, mos) > 0.6
+    m = quality_metrics(pred, mos)
+    assert m["srcc"] < -0.5 and m["plcc_raw"] < -0.5
+    assert m["fit"] == "none"
+    assert m["plcc"] == m["plcc_raw"] <= 0
+    assert m["rmse"] == pytest.approx(float(np.std(mos)))  # the flat line: mean MOS for every video
+
+
+def test_fit_logistic4_only_fits_increasing_curves():
+    pred, mos = _anti_correlated()
+    b1, b2, _, b4 = fit_logistic4(pred, mos)
+    assert b1 >= b2 and b4 > 0
+    curve = logistic4(np.sort(pred), b1, b2, _, b4)
+    assert np.all(np.diff(curve) >= 0)
+    # At best a near-flat curve that explains noise, far from the 0.6+ of a curve that turns over.
+    mapped = logistic4(pred, b1, b2, _, b4)
+    assert np.ptp(mapped) < 1e-9 or np.corrcoef(mapped, mos)[0, 1] < 0.3
+
+
+def test_positive_predictor_keeps_its_plcc_after_the_bounds():
+    rng = np.random.default_rng(4)
+    mos = rng.uniform(1.0, 5.0, 60)
+    pred = np.tanh(1.2 * (mos - 2.5)) + rng.normal(0, 0.3, mos.size)
+    m = quality_metrics(pred, mos)
+    assert m["fit"] == "logistic4"
+    assert m["plcc"] > 0.8
+    assert m["plcc"] == pytest.approx(_unconstrained_logistic_plcc(pred, mos), abs=1e-4)
+    b1, b2, _, b4 = fit_logistic4(pred, mos)
+    assert b1 > b2 and b4 > 0
+
+
+def test_a_falling_prediction_scale_is_not_flipped_by_the_calibration():
+    from vqa_core.method import ScoreCalibration
+
+    pred, mos = _anti_correlated()
+    cal = ScoreCalibration.fit_logistic(pred, mos)
+    mapped = cal.to_mos(np.sort(pred))
+    assert np.all(np.diff(mapped) >= 0)  # never reverses the model's own ranking
+
+
 def test_accepts_torch_and_column_vectors():
     pred = torch.tensor([[0.1], [0.4], [0.35], [0.8], [0.9]])
     m = quality_metrics(pred, np.array([1.0, 2.0, 3.0, 4.0, 5.0]))

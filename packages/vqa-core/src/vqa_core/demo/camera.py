@@ -16,11 +16,25 @@ from scipy.ndimage import gaussian_filter1d
 
 from vqa_core.errors import ConfigError
 
-__all__ = ["MOTIONS", "camera_boxes", "cover_resize", "frame_clip", "render_camera"]
+__all__ = ["FULL", "MOTIONS", "camera_boxes", "cover_resize", "crop_region", "frame_clip", "render_camera"]
 
 MOTIONS = ("pan", "zoom_in", "zoom_out", "shake", "pan_shake", "zoom_shake")
 _COVER = 1.6  # the shrunk photo covers this multiple of the output size
 _BATCH = 16
+FULL = (0.0, 0.0, 1.0, 1.0)  # a region covering the whole picture
+
+
+def crop_region(image: np.ndarray, region: tuple[float, float, float, float]) -> np.ndarray:
+    """The part (left, top, right, bottom as fractions of width and height) of `image`; FULL returns it as is."""
+    left, top, right, bottom = region
+    if not (0.0 <= left < right <= 1.0 and 0.0 <= top < bottom <= 1.0):
+        raise ConfigError(
+            f"region {region} must be (left, top, right, bottom) fractions with left < right, top < bottom"
+        )
+    if tuple(region) == FULL:
+        return image
+    h, w = image.shape[:2]
+    return np.ascontiguousarray(image[round(top * h) : round(bottom * h), round(left * w) : round(right * w)])
 
 
 def cover_resize(image: np.ndarray, height: int, width: int, cover: float = _COVER) -> np.ndarray:
@@ -96,14 +110,25 @@ def render_camera(image: np.ndarray, boxes: np.ndarray, out_hw: tuple[int, int])
     return np.concatenate(out)
 
 
-def frame_clip(frames: np.ndarray, height: int, width: int, x_position: float = 0.5) -> np.ndarray:
-    """Crop real-clip frames to the output aspect (at `x_position` across the spare width) and resize."""
+def frame_clip(
+    frames: np.ndarray, height: int, width: int, x_position: float = 0.5, zoom: float = 1.0
+) -> np.ndarray:
+    """Crop real-clip frames to the output aspect and resize.
+
+    The crop is `zoom` (0 < zoom <= 1) times the largest one of the output aspect, placed at
+    `x_position` across the spare width and centred vertically; zoom < 1 films a part of the
+    frame (two crops at x_position 0 and 1 are disjoint when zoom * crop width <= half the frame).
+    """
+    if not 0.0 < zoom <= 1.0:
+        raise ConfigError(f"clip zoom must be in (0, 1], got {zoom}")
     h, w = frames.shape[1:3]
     target = width / height
     if w / h > target:
         crop_w, crop_h = round(h * target), h
     else:
         crop_w, crop_h = w, round(w / target)
+    if zoom < 1.0:
+        crop_w, crop_h = round(crop_w * zoom), round(crop_h * zoom)
     x0 = round((w - crop_w) * min(max(x_position, 0.0), 1.0))
     y0 = (h - crop_h) // 2
     return np.stack(

@@ -38,18 +38,20 @@ def write_csv_atomic(path: Path, rows: Iterable[dict], columns: Sequence[str]) -
 def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: Iterable[str]) -> None:
     """Make `folder` hold a build of `spec`: refuse a different one unless `force`, which deletes `owned` entries.
 
-    A build of the same request by an older builder (spec key "builder") is rebuilt without
-    asking: its files are stale. Only the entries the builder itself writes (`owned`) are
-    ever deleted, never the folder.
+    `spec` is the request (geometry, seed) plus a "producer" entry (`vqa_core.demo.producer`):
+    the same request built by another producer (an older builder, another distortion bank or
+    label code, other library versions) is rebuilt without asking, with a warning that names
+    what changed: its files are stale by definition. Only the entries the builder itself
+    writes (`owned`) are ever deleted, never the folder.
     """
     spec_path = folder / "build.json"
     if not force and spec_path.is_file():
         built = json.loads(spec_path.read_text())
-        same_request = _without_builder(built) == _without_builder(spec)
-        if same_request and built.get("builder") != spec.get("builder"):
-            # Same request, older builder code: its files are stale by definition, rebuild them.
+        if _request(built) == _request(spec) and _producer(built) != _producer(spec):
             warnings.warn(
-                f"{folder} was built by an older version of the demo builder; rebuilding it", stacklevel=3
+                f"{folder} was built by another producer ({_changes(_producer(built), _producer(spec))}); "
+                "rebuilding it",
+                stacklevel=3,
             )
             force = True
     if force and folder.is_dir():
@@ -63,15 +65,39 @@ def check_build_spec(folder: Path, spec: dict[str, object], force: bool, owned: 
         built = json.loads(spec_path.read_text())
         if built != spec:
             raise ConfigError(
-                f"{folder} holds a build of {built}, not the requested {spec}: rebuild it with --force "
-                "(force=True) or choose another output folder"
+                f"{folder} holds a build of {_request(built)}, not the requested {_request(spec)}: rebuild it "
+                "with --force (force=True) or choose another output folder"
             )
     folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(spec_path, json.dumps(spec, indent=1))
+    write_text_atomic(spec_path, json.dumps(spec, indent=1, sort_keys=True))
 
 
-def _without_builder(spec: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in spec.items() if k != "builder"}
+_PRODUCER_KEYS = ("producer", "builder")  # "builder": the top-level key of build.json files before producers
+
+
+def _request(spec: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in spec.items() if k not in _PRODUCER_KEYS}
+
+
+def _producer(spec: dict[str, object]) -> dict[str, object]:
+    producer = spec.get("producer")
+    flat = dict(producer) if isinstance(producer, dict) else {}
+    if "builder" in spec:
+        flat.setdefault("builder", spec["builder"])
+    libraries = flat.pop("libraries", None)
+    if isinstance(libraries, dict):
+        flat.update({f"libraries.{k}": v for k, v in libraries.items()})
+    return flat
+
+
+def _changes(built: dict[str, object], wanted: dict[str, object]) -> str:
+    """`key: old -> new` for each producer entry that differs, e.g. `builder: 2 -> 3`."""
+    keys = sorted(set(built) | set(wanted))
+    return ", ".join(
+        f"{k}: {built.get(k, 'unrecorded')} -> {wanted.get(k, 'unrecorded')}"
+        for k in keys
+        if built.get(k) != wanted.get(k)
+    )
 
 
 @contextmanager

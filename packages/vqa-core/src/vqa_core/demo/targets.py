@@ -16,15 +16,13 @@ from vqa_core.demo.sources import load_still
 __all__ = ["SPRITES", "Target", "make_sprite", "paste_sprite", "trajectory"]
 
 # (photo, crop box (left, top, right, bottom) of the object, or None for the whole photo with its own
-# alpha / mask); "disc", "ring", "star", "square" are drawn shapes.
+# alpha / mask); "disc", "ring", "star", "square" are drawn shapes. No photo the `demo` films (its
+# scenes' faces, cups and coins were sprites once): `vqa_core.demo.content`.
 SPRITES: dict[str, tuple[str, tuple[int, int, int, int] | None] | None] = {
-    "cat_face": ("chelsea", (110, 40, 330, 260)),
-    "astronaut_face": ("astronaut", (160, 20, 330, 200)),
-    "coffee_cup": ("coffee", (60, 20, 440, 330)),
     "colorwheel": ("colorwheel", None),
     "logo": ("logo", None),
     "horse": ("horse", None),
-    "coin": ("coins", (20, 20, 80, 80)),
+    "phantom": ("shepp_logan_phantom", (20, 20, 380, 380)),
     "disc": None,
     "ring": None,
     "star": None,

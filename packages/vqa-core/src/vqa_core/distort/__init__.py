@@ -12,6 +12,7 @@ from vqa_core.distort.clip_io import LOSSLESS_H264, count_frames, read_yuv_frame
 from vqa_core.distort.codecs import h264, mpeg2, pristine
 from vqa_core.distort.framerate import fps_drop, fps_drop_frames
 from vqa_core.distort.versions import (
+    BANK_VERSION,
     FAMILIES,
     NUM_VERSIONS,
     VERSIONS,
@@ -22,6 +23,7 @@ from vqa_core.distort.versions import (
 )
 
 __all__ = [
+    "BANK_VERSION",
     "FAMILIES",
     "FAMILY_FUNCTIONS",
     "LOSSLESS_H264",

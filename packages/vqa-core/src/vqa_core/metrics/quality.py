@@ -5,15 +5,24 @@ SRCC and KRCC are computed on the raw predictions. PLCC and RMSE are reported af
 
     f(x) = b2 + (b1 - b2) / (1 + exp(-(x - b3) / |b4|)),   init [max(mos), min(mos), mean(pred), 0.5],
 
-(a second start with b4 = std(pred)/4 is also tried and the better fit kept), which removes
-the monotonic non-linearity between a model's output scale and MOS before the
-linear correlation is taken; `plcc_raw` is the plain Pearson correlation that FAST-VQA, DOVER
-and pyiqa report. RMSE is in the units of `mos`.
+(further starts with b4 = std(pred)/4 and centres at the quartiles are tried and the best fit
+kept), which removes the monotonic non-linearity between a model's output scale and MOS
+before the linear correlation is taken; `plcc_raw` is the plain Pearson correlation that
+FAST-VQA, DOVER and pyiqa report. RMSE is in the units of `mos`.
+
+The mapping is VQEG's *monotonic increasing* one: the fit is bounded to b1 >= b2 and b4 > 0.
+An unconstrained fit bends either way, so a model whose scores fall as quality rises would be
+mapped by a decreasing curve and report a high positive PLCC (ssl on the demo: SRCC -0.345,
+PLCC 0.471). A least-squares fit over increasing curves never gives a negative correlation
+either, so a predictor that is not positively correlated at all (`plcc_raw <= 0`, where the
+best increasing line is flat) gets no mapping: `fit` is "none", PLCC is `plcc_raw` (<= 0, so a
+backwards model reads as one in a table) and RMSE is that of the flat line, the standard
+deviation of `mos`.
 
 When the logistic fit fails (`curve_fit` does not converge, returns non-finite parameters, or
 stops at a curve that fits worse than a straight line) the mapping falls back to a
-least-squares line; `fit` in the result says which mapping was used ("logistic4" or
-"linear"), so a table can flag it.
+least-squares line (increasing, since `plcc_raw > 0`); `fit` in the result says which
+mapping was used ("logistic4", "linear" or "none"), so a table can flag it.
 """
 
 from __future__ import annotations
@@ -70,58 +79,78 @@ def _check_inputs(pred, mos) -> tuple[np.ndarray, np.ndarray]:
     return p, y
 
 
-def _logistic4_jacobian(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
-    """Analytic derivatives of `logistic4`.
+def _rising_logistic(x: np.ndarray, low: float, span: float, centre: float, scale: float) -> np.ndarray:
+    """`logistic4` written as b2 = low, b1 = low + span, so that `span >= 0` (an increasing curve) is a bound."""
+    return low + span * special.expit((x - centre) / scale)
 
-    curve_fit's finite differences scale the step with each parameter, so a centre `b3`
+
+def _rising_logistic_jacobian(
+    x: np.ndarray, low: float, span: float, centre: float, scale: float
+) -> np.ndarray:
+    """Analytic derivatives of `_rising_logistic`.
+
+    curve_fit's finite differences scale the step with each parameter, so a centre
     initialised at mean(pred) ~ 1e-16 (z-scored predictions) never moves; exact derivatives
     avoid that stall.
     """
-    scale = abs(b4)
-    s = special.expit((x - b3) / scale)
-    ds = (b1 - b2) * s * (1.0 - s)
-    return np.stack(
-        [s, 1.0 - s, -ds / scale, -ds * (x - b3) / scale**2 * np.sign(b4)],
-        axis=1,
-    )
+    s = special.expit((x - centre) / scale)
+    ds = span * s * (1.0 - s)
+    return np.stack([np.ones_like(x), s, -ds / scale, -ds * (x - centre) / scale**2], axis=1)
 
 
 def fit_logistic4(pred, mos) -> np.ndarray | None:
-    """Least-squares parameters (b1, b2, b3, b4) of `logistic4` mapping `pred` to `mos`, or None.
+    """Least-squares parameters (b1, b2, b3, b4) of an *increasing* `logistic4` mapping `pred` to `mos`, or None.
 
-    Starts from VIDEVAL's init `[max(mos), min(mos), mean(pred), 0.5]`; since a slope of 0.5
-    only suits predictions on a unit-ish scale, a second slope `b4 = std(pred)/4` (pyiqa's
-    init) is tried too, and since one centre can stall on a skewed curve, centres at the
-    quartiles of `pred` as well; the lowest squared error is kept. None means no start
-    converged to finite parameters. This is the one fit `quality_metrics`, the checkpoint
-    calibration and the plots share.
+    The fit is bounded to b1 >= b2 and b4 > 0 (VQEG's monotonic mapping, see the module doc):
+    on anti-correlated predictions it flattens (b1 ~ b2) instead of turning over. Starts from
+    VIDEVAL's init `[max(mos), min(mos), mean(pred), 0.5]`; since a slope of 0.5 only suits
+    predictions on a unit-ish scale, a second slope `b4 = std(pred)/4` (pyiqa's init) is tried
+    too, and since one centre can stall on a skewed curve, centres at the quartiles of `pred`
+    as well; the lowest squared error is kept. None means no start converged to finite
+    parameters. This is the one fit `quality_metrics`, the checkpoint calibration and the
+    plots share.
     """
     p, y = _as_vector("pred", pred), _as_vector("mos", mos)
-    if p.size < 4:  # four parameters need at least four points; callers fall back to a line
+    if p.size < 4 or np.ptp(p) == 0:  # four parameters need four distinct-ish points; callers fall back
         return None
     best, best_sse = None, np.inf
     centres = (float(np.mean(p)), float(np.percentile(p, 25)), float(np.percentile(p, 75)))
     starts = [(c, b4) for c in centres for b4 in (0.5, float(np.std(p)) / 4) if b4 > 0]
+    span0 = max(float(np.ptp(y)), 1e-12)
+    # b4 is kept off 0 by a tiny fraction of the prediction range: a step, but a finite one.
+    lower = [-np.inf, 0.0, -np.inf, 1e-9 * float(np.ptp(p))]
     for centre, b4 in starts:
-        p0 = [float(np.max(y)), float(np.min(y)), centre, b4]
+        p0 = [float(np.min(y)), span0, centre, max(b4, 2 * lower[3])]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optimize.OptimizeWarning)
-                params, _ = optimize.curve_fit(logistic4, p, y, p0=p0, jac=_logistic4_jacobian, maxfev=20000)
+                params, _ = optimize.curve_fit(
+                    _rising_logistic,
+                    p,
+                    y,
+                    p0=p0,
+                    jac=_rising_logistic_jacobian,
+                    bounds=(lower, [np.inf] * 4),
+                    max_nfev=20000,
+                )
         except (RuntimeError, ValueError, FloatingPointError):
             continue
-        if not np.all(np.isfinite(params)) or params[3] == 0:
+        if not np.all(np.isfinite(params)) or params[3] <= 0:
             continue
-        fitted = logistic4(p, *params)
+        fitted = _rising_logistic(p, *params)
         sse = float(np.sum((fitted - y) ** 2))
         if np.all(np.isfinite(fitted)) and sse < best_sse:
-            best, best_sse = params, sse
+            low, span, centre, scale = (float(v) for v in params)
+            best, best_sse = np.array([low + span, low, centre, scale]), sse
     return best
 
 
 def _fit_mapping(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str]:
-    """Predictions mapped to MOS units by the logistic, or by a line when the logistic fails."""
+    """Predictions mapped to MOS units by the increasing logistic, by an increasing line when
+    the logistic fails, or by the flat line (`fit` "none") when no increasing map helps."""
     slope, intercept = np.polyfit(p, y, 1)
+    if not slope > 0:  # the best increasing line is flat: nothing to map (see the module doc)
+        return np.full_like(y, float(np.mean(y))), "none"
     linear = slope * p + intercept
     params = fit_logistic4(p, y)
     if params is None:
@@ -146,16 +175,18 @@ def quality_metrics(pred, mos) -> dict[str, float | str]:
     at least 3 items, finite and not constant; otherwise `MetricInputError` (a `ValueError`
     and a `VqaError`) says what is wrong. SRCC, KRCC and `plcc_raw` keep their sign: a model
     whose score falls as quality rises gets negative values, which a benchmark should show,
-    not hide. `plcc` after the fit measures how well the fitted curve explains MOS; the
-    logistic can bend either way, so it is positive even then.
+    not hide. `plcc` after the fit measures how well the fitted *increasing* curve explains
+    MOS; for a predictor with `plcc_raw <= 0` there is none (`fit` "none") and `plcc` is
+    `plcc_raw`, so it is never positive then (see the module doc).
     """
     p, y = _check_inputs(pred, mos)
     mapped, fit = _fit_mapping(p, y)
+    plcc_raw = _pearson(p, y)
     return {
         "srcc": float(stats.spearmanr(p, y)[0]),
         "krcc": float(stats.kendalltau(p, y)[0]),
-        "plcc": _pearson(mapped, y),
-        "plcc_raw": _pearson(p, y),
+        "plcc": plcc_raw if fit == "none" else _pearson(mapped, y),
+        "plcc_raw": plcc_raw,
         "rmse": float(np.sqrt(np.mean((mapped - y) ** 2))),
         "fit": fit,
         "n": int(p.size),
