@@ -39,6 +39,12 @@ def natural_frames(scene: str, frames: int = FRAMES, height: int = HEIGHT, width
     return np.stack([big[2 * t : 2 * t + height, 2 * t : 2 * t + width] for t in range(frames)])
 
 
+@pytest.fixture(scope="session")
+def natural():
+    """`natural_frames` for test modules (conftest is not importable under importlib mode)."""
+    return natural_frames
+
+
 @dataclass(frozen=True)
 class FloorClips:
     """Items per scene, keyed by distortion version."""

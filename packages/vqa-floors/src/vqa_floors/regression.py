@@ -4,9 +4,11 @@
 every point of the grid on train, and keeps the one with the best SRCC on the validation part
 (never the test part). The result is a `FeatureRegressor`: the scaler statistics, the
 imputation values and the model as arrays (support vectors, dual coefficients, intercept and
-gamma for the SVR; weights and intercept for ridge). Its `predict` evaluates the same function
-sklearn's `SVR.predict` does (the RBF kernel from `sklearn.metrics.pairwise`), so a checkpoint
-holds tensors only, readable with `torch.load(weights_only=True)`, and no pickle.
+gamma for the SVR; weights and intercept for ridge). Its `predict` evaluates the function
+sklearn's `SVR.predict` does, so a checkpoint holds tensors only, readable with
+`torch.load(weights_only=True)`, and no pickle. It works one video (row) at a time with
+elementwise sums rather than matrix products: a BLAS product's rounding depends on the batch
+it is blocked in, and a video's score must not depend on which other videos are scored with it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 from sklearn.linear_model import Ridge
-from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
@@ -65,8 +66,12 @@ class FeatureRegressor:
         x = self.transform(features)
         if self.kind == "svr":
             assert self.support is not None
-            return rbf_kernel(x, self.support, gamma=self.gamma) @ self.coef + self.intercept
-        return x @ self.coef + self.intercept
+            out = np.empty(x.shape[0])
+            for i, row in enumerate(x):
+                kernel = np.exp(-self.gamma * np.sum(np.square(self.support - row), axis=1))
+                out[i] = np.sum(kernel * self.coef) + self.intercept
+            return out
+        return np.sum(x * self.coef, axis=1) + self.intercept
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {
