@@ -40,7 +40,7 @@ def test_selection_uses_validation_srcc_and_ignores_nothing_else():
     x, y = _data(80, 3)
     x_val, y_val = _data(30, 4)
     cfg = RegressorConfig(c_grid=[0.01, 10.0], gamma_grid=[0.01, 1.0])
-    reg, history = fit_regressor(x, y, x_val, y_val, cfg)
+    _, history = fit_regressor(x, y, x_val, y_val, cfg)
     best = max(history["grid"], key=lambda t: t["val_srcc"])
     assert history["selected"] == {"C": best["C"], "gamma_mult": best["gamma_mult"]}
     assert history["selected_by"] == "validation SRCC"
