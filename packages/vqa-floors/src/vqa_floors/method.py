@@ -313,7 +313,9 @@ class NssMethod(FloorMethod):
         target_v = np.asarray(self.calibration.normalize(mos_v), dtype=np.float64)
         self.regressor, history = fit_regressor(x, target, xv, target_v, self.config.regressor)
         self._fitted = True
-        return {"num_train": len(mos), "num_val": len(mos_v), **history}
+        # the selected point also as scalars: run records keep only the plain values of a history
+        selected = {f"selected_{k}": v for k, v in history["selected"].items()}
+        return {"num_train": len(mos), "num_val": len(mos_v), **selected, **history}
 
     def state_dict(self) -> dict[str, Any]:
         if not self._fitted or self.regressor is None:
