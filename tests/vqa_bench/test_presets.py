@@ -15,6 +15,9 @@ from vqa_core.config import config_hash, load_config, preset_names
 from vqa_core.method import get_method, list_methods
 
 GOLDEN = {
+    "BitrateConfig/full": "be655c32ce5ef9e8",
+    "BitrateConfig/small": "be655c32ce5ef9e8",
+    "BitrateConfig/tiny": "be655c32ce5ef9e8",
     "DagrConfig/full": "dc9d68f165daa1fc",
     "DagrConfig/small": "90cfc15cad83ba7d",
     "DagrConfig/tiny": "effd6643f001a2f2",
@@ -23,6 +26,9 @@ GOLDEN = {
     "ModelConfig/full": "472f992f35566cc0",
     "ModelConfig/small": "5eb7a3a675936fb6",
     "ModelConfig/tiny": "8f19a4851ff3457f",
+    "NssConfig/full": "f1fc469843cbbba3",
+    "NssConfig/small": "0f1933190554fc2d",
+    "NssConfig/tiny": "4046292b65e0e8af",
     "QasaConfig/full": "cf485897bc4e278f",
     "QasaConfig/small": "62beec6d628cb8aa",
     "QasaConfig/tiny": "55dfd880819664a9",
@@ -32,6 +38,9 @@ GOLDEN = {
     "ScConfig/full": "ca13983684c82340",
     "ScConfig/small": "312083f39b19c61c",
     "ScConfig/tiny": "8478d15a2c1f3db5",
+    "SharpnessConfig/full": "9d7a061da2aecb8f",
+    "SharpnessConfig/small": "feb09e56799e1eb8",
+    "SharpnessConfig/tiny": "bc04e2eaa3ed04d5",
     "SslConfig/full": "498d3f0f5ed4b150",
     "SslConfig/small": "ee284c0d03f4ec7d",
     "SslConfig/tiny": "b0d97363f7c89dfd",

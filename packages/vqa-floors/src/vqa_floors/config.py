@@ -11,8 +11,7 @@ would make it weaker than it has to be; they only size the work:
   two at 1080p vanishes at lower sizes); the demo's 320x240 clips are analysed at their own size;
 - `full` analyses up to 1080 lines and more frames; `tiny` is for tests.
 
-Each config class lists its presets in the class attribute `PRESETS` (and `presets()`
-returns them for vqa-core loaders that ask the class).
+Each config class lists its presets in the class attribute `PRESETS` (vqa-core's one way).
 """
 
 from __future__ import annotations
@@ -43,10 +42,6 @@ class SharpnessConfig:
     num_frames: int = 8
     short_side: int = 360
 
-    @classmethod
-    def presets(cls) -> dict[str, SharpnessConfig]:
-        return cls.PRESETS
-
     def __post_init__(self) -> None:
         _check_positive("sharpness", num_frames=self.num_frames, short_side=self.short_side)
 
@@ -63,10 +58,6 @@ class BitrateConfig:
     PRESETS: ClassVar[dict[str, BitrateConfig]]
 
     source: str = "auto"
-
-    @classmethod
-    def presets(cls) -> dict[str, BitrateConfig]:
-        return cls.PRESETS
 
     def __post_init__(self) -> None:
         if self.source not in BITRATE_SOURCES:
@@ -117,10 +108,6 @@ class NssConfig:
     pairs: int = 8
     window: int = 24
     regressor: RegressorConfig = field(default_factory=RegressorConfig)
-
-    @classmethod
-    def presets(cls) -> dict[str, NssConfig]:
-        return cls.PRESETS
 
     def __post_init__(self) -> None:
         _check_positive("nss", num_frames=self.num_frames, short_side=self.short_side, pairs=self.pairs)

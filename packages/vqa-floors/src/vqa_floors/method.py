@@ -29,11 +29,10 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
-from vqa_core.method import Method, ScoreCalibration, as_manifest_items
+from vqa_core.method import Method, ScoreCalibration, ScoreReport, as_manifest_items
 from vqa_core.sampling import uniform_indices
 from vqa_core.train.progress import make_progress
 from vqa_core.video import probe
-from vqa_floors._contract import ScoreReport
 from vqa_floors.bitrate import bits_per_pixel
 from vqa_floors.brisque import BRISQUE_FEATURE_NAMES, brisque_features
 from vqa_floors.config import BitrateConfig, NssConfig, SharpnessConfig
@@ -145,20 +144,6 @@ class FloorMethod(Method):
             scores[ok] = self.calibration.to_mos(raw)
             model_s[ok] += (time.perf_counter() - t0) / len(ok)
         return ScoreReport(scores=scores, decode_s=decode_s, model_s=model_s, errors=errors)
-
-    def predict(
-        self, items: Sequence[ManifestItem] | Sequence[str | Path], *, progress: bool = False
-    ) -> np.ndarray:
-        """Scores on the training data's MOS scale; raises VideoDecodeError naming the first failed file.
-
-        STAND-IN: the rewritten `vqa_core.method.Method` derives this from `score`; remove at merge.
-        """
-        report = self.score(items, progress=progress)
-        failed = [e for e in report.errors if e is not None]
-        if failed:
-            more = f" ({len(failed)} of {len(report.errors)} videos failed)" if len(failed) > 1 else ""
-            raise VideoDecodeError(f"{self.name}: cannot score {failed[0]}{more}")
-        return report.scores
 
     def cost_parts(self) -> dict[str, Any]:
         """No network runs: the bench reports parameters and FLOPs as n/a."""
