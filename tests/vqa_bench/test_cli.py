@@ -139,6 +139,29 @@ def test_compare_tolerance_boundary():
     assert compare(metrics(0.70), base, tolerance={"srcc": 0.2}).ok
 
 
+def test_one_sided_baseline_fails_only_on_a_drop_and_checks_the_minimum():
+    def metrics(s, p=0.5):
+        return {
+            "run": {"dataset": "d", "protocol": "intra", "config": "tiny", "splits": 2},
+            "methods": {
+                "m": {"results": {"p": {"aggregate": {"srcc": {"median": s}, "plcc": {"median": p}}}}}
+            },
+        }
+
+    base = make_baseline(metrics(0.60), {"srcc": 0.05, "plcc": 0.05}, one_sided=True, minimum={"srcc": 0.4},
+                         note="measured spread 0.02")  # fmt: skip
+    assert base["one_sided"] is True and base["minimum"] == {"srcc": 0.4}
+    assert base["tolerance_note"] == "measured spread 0.02"
+    assert compare(metrics(0.90), base).ok  # a method that gets better never fails
+    assert compare(metrics(0.55), base).ok  # a drop inside the tolerance
+    report = compare(metrics(0.54), base)  # a drop beyond it
+    assert [c.metric for c in report.failures] == ["srcc"] and ">= -0.050" in report.to_markdown()
+    low = make_baseline(metrics(0.42), {"srcc": 0.05}, one_sided=True, minimum={"srcc": 0.4})
+    report = compare(metrics(0.39), low)  # inside the tolerance, but below the absolute minimum
+    assert [(c.kind, c.metric) for c in report.failures] == [("minimum", "srcc")]
+    assert ">= 0.400" in report.to_markdown()
+
+
 def test_table_without_baselines_is_an_error(tmp_path, capsys):
     assert main(["--table", str(tmp_path)]) == 1
     assert "no baseline" in capsys.readouterr().err

@@ -164,6 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="tolerance on a metric's median for --check/--write (default: srcc=0.02, plcc=0.02)",
     )
     p.add_argument(
+        "--one-sided",
+        action="store_true",
+        help="with --write-baseline: check only drops (fresh >= baseline - tolerance), so a method that "
+        "gets better never fails",
+    )
+    p.add_argument(
+        "--minimum",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="with --write-baseline: every method's fresh median must also reach VALUE (e.g. srcc=0.4)",
+    )
+    p.add_argument(
+        "--tolerance-note",
+        metavar="TEXT",
+        help="with --write-baseline: where the tolerance comes from (the measured spread), stored in the file",
+    )
+    p.add_argument(
         "--table",
         nargs="?",
         const="benchmarks/baselines",
@@ -218,7 +236,7 @@ def resolve_roots(
     return roots, zs
 
 
-def _tolerance(values: list[str]) -> dict[str, float] | None:
+def _tolerance(values: list[str], flag: str = "--tolerance") -> dict[str, float] | None:
     if not values:
         return None
     out = {}
@@ -229,7 +247,7 @@ def _tolerance(values: list[str]) -> dict[str, float] | None:
         except ValueError:
             sep = ""
         if not sep:
-            raise ConfigError(f"--tolerance {v!r} must look like srcc=0.02")
+            raise ConfigError(f"{flag} {v!r} must look like srcc=0.02")
     return out
 
 
@@ -307,7 +325,14 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(f"bench: method {name} failed: {error}", file=sys.stderr)
         status = 1
     if args.write_baseline:
-        write_json_atomic(args.write_baseline, make_baseline(metrics, tolerance))
+        baseline = make_baseline(
+            metrics,
+            tolerance,
+            one_sided=args.one_sided,
+            minimum=_tolerance(args.minimum, "--minimum"),
+            note=args.tolerance_note,
+        )
+        write_json_atomic(args.write_baseline, baseline)
         print(f"bench: baseline written to {args.write_baseline}")
     if baseline is not None:
         report = compare(metrics, baseline, str(args.check_regression), tolerance)

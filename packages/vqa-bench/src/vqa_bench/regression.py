@@ -6,10 +6,16 @@ one: the numbers must come from a run that can be reproduced with the command st
 
 The rule: for every method and every (train set -> test set) pair of the baseline, the fresh
 run's **median** of each checked metric must be within the tolerance of the baseline's median
-(default |dSRCC| <= 0.02 and |dPLCC| <= 0.02). A method or pair missing from the fresh run
-fails; extra ones in the fresh run are reported but do not fail. The run settings that decide
-the numbers (dataset, protocol, config, number of splits) must be identical, or the
-comparison is refused.
+(default |dSRCC| <= 0.02 and |dPLCC| <= 0.02). A baseline written with `one_sided` checks only
+drops (`fresh >= baseline - tolerance`): a method that gets better must not fail CI. A baseline
+may also hold `minimum` medians (e.g. SRCC >= 0.4 for every learned method) checked on the
+fresh run alone. A method or pair missing from the fresh run fails; extra ones in the fresh
+run are reported but do not fail. The run settings that decide the numbers (dataset,
+protocol, config, number of splits) must be identical, or the comparison is refused.
+
+Where the tolerance comes from belongs in the baseline (`tolerance_note`): the spread of the
+medians when only the floating-point path changes (e.g. torch on 1 thread against 2), which is
+what another machine of the same kind changes.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class Comparison:
     baseline: float | None
     fresh: float | None
     tolerance: float
+    one_sided: bool = False  # only a drop below baseline - tolerance fails
+    kind: str = "baseline"  # "baseline": against the baseline's median | "minimum": an absolute floor
 
     @property
     def delta(self) -> float | None:
@@ -46,7 +54,17 @@ class Comparison:
     @property
     def ok(self) -> bool:
         d = self.delta
-        return d is not None and abs(d) <= self.tolerance + 1e-12
+        if d is None:
+            return False
+        if self.one_sided:
+            return d >= -self.tolerance - 1e-12
+        return abs(d) <= self.tolerance + 1e-12
+
+    @property
+    def rule(self) -> str:
+        if self.kind == "minimum":
+            return f">= {self.baseline:.3f}"
+        return f">= -{self.tolerance:.3f}" if self.one_sided else f"+-{self.tolerance:.3f}"
 
 
 @dataclass
@@ -72,13 +90,13 @@ class RegressionReport:
                 else f"FAIL ({len(self.failures)} of {len(self.comparisons)} outside tolerance)"
             ),
             "",
-            "| method | train -> test | metric | baseline | fresh | delta | tolerance | status |",
+            "| method | train -> test | metric | baseline | fresh | delta | rule | status |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for c in self.comparisons:
             lines.append(
                 f"| {c.method} | {c.pair} | {c.metric} median | {_fmt(c.baseline)} | {_fmt(c.fresh)} | "
-                f"{_fmt(c.delta, signed=True)} | {c.tolerance:.3f} | {'ok' if c.ok else 'FAIL'} |"
+                f"{_fmt(c.delta, signed=True)} | {c.rule} | {'ok' if c.ok else 'FAIL'} |"
             )
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
@@ -105,11 +123,26 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def make_baseline(metrics: Mapping[str, Any], tolerance: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """A baseline from a run's metrics.json: the numbers as measured, plus the tolerance."""
+def make_baseline(
+    metrics: Mapping[str, Any],
+    tolerance: Mapping[str, float] | None = None,
+    *,
+    one_sided: bool = False,
+    minimum: Mapping[str, float] | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A baseline from a run's metrics.json: the numbers as measured, plus how they are checked
+    (tolerance, one-sided or not, absolute minimum medians) and where the tolerance comes from."""
     base = json.loads(json.dumps(metrics))  # deep copy, JSON types only
     base["tolerance"] = dict(tolerance or DEFAULT_TOLERANCE)
-    base["rule"] = "abs(fresh median - baseline median) <= tolerance, per method, train->test pair and metric"
+    base["one_sided"] = bool(one_sided)
+    base["minimum"] = dict(minimum or {})
+    if note:
+        base["tolerance_note"] = note
+    per = "fresh median >= baseline median - tolerance" if one_sided else "abs(fresh median - baseline median) <= tolerance"
+    base["rule"] = per + ", per method, train->test pair and metric" + (
+        "; and fresh median >= minimum[metric] for every method" if minimum else ""
+    )
     return base
 
 
@@ -121,6 +154,8 @@ def compare(
 ) -> RegressionReport:
     """Compare a fresh metrics.json with a baseline (see the module docstring for the rule)."""
     tol = dict(tolerance or baseline.get("tolerance") or DEFAULT_TOLERANCE)
+    one_sided = bool(baseline.get("one_sided", False))
+    minimum = {k: float(v) for k, v in (baseline.get("minimum") or {}).items()}
     report = RegressionReport(baseline_path=str(baseline_path))
     b_run, f_run = baseline.get("run", {}), fresh.get("run", {})
     differing = [k for k in SETTINGS_THAT_MATTER if b_run.get(k) != f_run.get(k)]
@@ -140,7 +175,10 @@ def compare(
             for metric, t in tol.items():
                 b_val = b_res.get("aggregate", {}).get(metric, {}).get("median")
                 f_val = f_res.get("aggregate", {}).get(metric, {}).get("median")
-                report.comparisons.append(Comparison(method, pair, metric, b_val, f_val, float(t)))
+                report.comparisons.append(Comparison(method, pair, metric, b_val, f_val, float(t), one_sided))
+            for metric, floor in minimum.items():
+                f_val = f_res.get("aggregate", {}).get(metric, {}).get("median")
+                report.comparisons.append(Comparison(method, pair, metric, floor, f_val, 0.0, True, "minimum"))
     for method in sorted(set(f_methods) - set(baseline.get("methods", {}))):
         report.notes.append(f"method {method!r} was run but is not in the baseline (not checked)")
     if not report.comparisons:
