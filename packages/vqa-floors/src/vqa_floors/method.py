@@ -31,6 +31,7 @@ from scipy.stats import spearmanr
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.method import Method, ScoreCalibration, ScoreReport, as_manifest_items
 from vqa_core.sampling import uniform_indices
+from vqa_core.train.distributed import all_gather_objects, init_distributed
 from vqa_core.train.progress import make_progress
 from vqa_core.video import probe
 from vqa_floors.bitrate import bits_per_pixel
@@ -85,15 +86,22 @@ class FloorMethod(Method):
     def _measure(
         self, items: Sequence[ManifestItem], progress: bool, what: str
     ) -> tuple[list[np.ndarray | None], np.ndarray, np.ndarray, list[str | None]]:
-        """Features, decode seconds, feature seconds and errors per item (never raises for one video)."""
+        """Features, decode seconds, feature seconds and errors per item (never raises for one video).
+
+        Under torchrun each rank measures every world_size-th video and the ranks exchange their
+        results, so every rank ends with all of them (the same fit, the same scores).
+        """
         n = len(items)
         feats: list[np.ndarray | None] = [None] * n
         decode_s = np.full(n, np.nan)
         model_s = np.full(n, np.nan)
         errors: list[str | None] = [None] * n
-        with make_progress(progress, transient=True) as bar:
-            task = bar.add_task(f"{self.name}: {what}", total=n, status="")
-            for i, item in enumerate(items):
+        info, _ = init_distributed(self.device)
+        mine = range(info.rank, n, info.world_size)
+        with make_progress(progress and info.is_main, transient=True) as bar:
+            task = bar.add_task(f"{self.name}: {what}", total=len(mine), status="")
+            for i in mine:
+                item = items[i]
                 t0 = time.perf_counter()
                 try:
                     decoded = self._decode(Path(item.path))
@@ -106,6 +114,10 @@ class FloorMethod(Method):
                 else:
                     decode_s[i], model_s[i] = t1 - t0, t2 - t1
                 bar.advance(task)
+        if info.distributed:
+            for rank, part in enumerate(all_gather_objects((feats, decode_s, model_s, errors))):
+                for i in range(rank, n, info.world_size):
+                    feats[i], decode_s[i], model_s[i], errors[i] = (part[0][i], part[1][i], part[2][i], part[3][i])
         return feats, decode_s, model_s, errors
 
     def _labelled(
