@@ -162,6 +162,38 @@ def test_one_sided_baseline_fails_only_on_a_drop_and_checks_the_minimum():
     assert ">= 0.400" in report.to_markdown()
 
 
+def test_measured_tolerance_is_per_method_and_overrides_the_global_one():
+    from vqa_bench.regression import measured_tolerance
+
+    def metrics(a, b):
+        run = {"dataset": "d", "protocol": "intra", "config": "tiny", "splits": 2, "command": "bench x"}
+        agg = lambda s: {"results": {"p": {"aggregate": {"srcc": {"median": s}, "plcc": {"median": 0.5}}}}}  # noqa: E731
+        return {"run": run, "methods": {"steady": agg(a), "chaotic": agg(b)}}
+
+    per, note = measured_tolerance(metrics(0.60, 0.50), metrics(0.60, 0.43), {"srcc": 0.02, "plcc": 0.02}, 2.0)
+    assert per["steady"] == {"srcc": 0.02, "plcc": 0.02}  # no difference: the floor
+    assert per["chaotic"]["srcc"] == 0.14  # 2 x 0.07
+    assert "chaotic srcc 0.070" in note and "steady srcc 0.000" in note
+    base = make_baseline(metrics(0.60, 0.50), {"srcc": 0.02, "plcc": 0.02}, one_sided=True, method_tolerance=per)
+    assert compare(metrics(0.59, 0.37), base).ok  # chaotic may drop by its own measured 0.14
+    report = compare(metrics(0.57, 0.37), base)  # steady may not drop by 0.03
+    assert [(c.method, c.metric) for c in report.failures] == [("steady", "srcc")]
+    assert not compare(metrics(0.60, 0.35), base).ok
+    other = metrics(0.6, 0.5)
+    other["run"]["splits"] = 3
+    with pytest.raises(ConfigError, match="settings differ"):
+        measured_tolerance(metrics(0.6, 0.5), other)
+
+
+def test_spread_from_needs_a_finished_run_and_a_baseline_to_write(tmp_path, capsys):
+    assert main(["--method", "sharpness", "--dataset", "demo", "--spread-from", str(tmp_path)]) == 1
+    assert "--write-baseline" in capsys.readouterr().err
+    argv = ["--method", "sharpness", "--dataset", "demo", "--write-baseline", str(tmp_path / "b.json"),
+            "--spread-from", str(tmp_path / "nothing")]  # fmt: skip
+    assert main(argv) == 1
+    assert "no metrics.json" in capsys.readouterr().err
+
+
 def test_table_without_baselines_is_an_error(tmp_path, capsys):
     assert main(["--table", str(tmp_path)]) == 1
     assert "no baseline" in capsys.readouterr().err

@@ -182,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --write-baseline: where the tolerance comes from (the measured spread), stored in the file",
     )
     p.add_argument(
+        "--spread-from",
+        type=Path,
+        metavar="METRICS",
+        help="with --write-baseline: the metrics.json (or run folder) of the same run on another floating-point "
+        "path (e.g. OMP_NUM_THREADS=1); each method's tolerance becomes max(--tolerance, "
+        "--spread-factor x its median difference), and the note states the differences",
+    )
+    p.add_argument(
+        "--spread-factor",
+        type=float,
+        default=2.0,
+        metavar="X",
+        help="with --spread-from: the multiple of the measured difference a method may move (default 2)",
+    )
+    p.add_argument(
         "--table",
         nargs="?",
         const="benchmarks/baselines",
@@ -251,6 +266,19 @@ def _tolerance(values: list[str], flag: str = "--tolerance") -> dict[str, float]
     return out
 
 
+def _read_metrics(path: Path) -> dict:
+    """A run's metrics.json, given the file or its run folder (read before the run: a typo costs nothing)."""
+    import json
+
+    file = path / "metrics.json" if path.is_dir() else path
+    if not file.is_file():
+        raise ConfigError(f"--spread-from {path}: no metrics.json there; give a finished bench run's folder or file")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"--spread-from {file} is not valid JSON ({err})") from err
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -269,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     from rich.console import Console
 
-    from vqa_bench.regression import compare, load_baseline, make_baseline
+    from vqa_bench.regression import compare, load_baseline, make_baseline, measured_tolerance
     from vqa_bench.report import rich_table
     from vqa_bench.runner import BenchRunner, BenchSettings, command_line
     from vqa_bench.store import write_json_atomic
@@ -289,6 +317,9 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     tolerance = _tolerance(args.tolerance)
     baseline = load_baseline(args.check_regression) if args.check_regression else None  # fail early
+    if args.spread_from is not None and not args.write_baseline:
+        raise ConfigError("--spread-from sets the tolerances of a baseline: use it with --write-baseline")
+    spread_run = _read_metrics(args.spread_from) if args.spread_from is not None else None
     roots, zero_shot = resolve_roots(args.data_root, args.zero_shot, datasets, args.protocol)
     settings = BenchSettings(
         methods=_methods(args.method),
@@ -325,12 +356,17 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(f"bench: method {name} failed: {error}", file=sys.stderr)
         status = 1
     if args.write_baseline:
+        per_method, note = None, args.tolerance_note
+        if args.spread_from is not None:
+            per_method, measured = measured_tolerance(metrics, spread_run, tolerance, args.spread_factor)
+            note = f"{note} {measured}" if note else measured
         baseline = make_baseline(
             metrics,
             tolerance,
             one_sided=args.one_sided,
             minimum=_tolerance(args.minimum, "--minimum"),
-            note=args.tolerance_note,
+            note=note,
+            method_tolerance=per_method,
         )
         write_json_atomic(args.write_baseline, baseline)
         print(f"bench: baseline written to {args.write_baseline}")

@@ -15,12 +15,15 @@ protocol, config, number of splits) must be identical, or the comparison is refu
 
 Where the tolerance comes from belongs in the baseline (`tolerance_note`): the spread of the
 medians when only the floating-point path changes (e.g. torch on 1 thread against 2), which is
-what another machine of the same kind changes.
+what another machine of the same kind changes. `measured_tolerance` turns two such runs into a
+per-method tolerance (`method_tolerance`, which overrides the global one for that method): a
+deterministic method then keeps the tight default, a chaotic one gets the room it was seen to need.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,11 +133,15 @@ def make_baseline(
     one_sided: bool = False,
     minimum: Mapping[str, float] | None = None,
     note: str | None = None,
+    method_tolerance: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
     """A baseline from a run's metrics.json: the numbers as measured, plus how they are checked
-    (tolerance, one-sided or not, absolute minimum medians) and where the tolerance comes from."""
+    (tolerance, per-method tolerances, one-sided or not, absolute minimum medians) and where the
+    tolerance comes from."""
     base = json.loads(json.dumps(metrics))  # deep copy, JSON types only
     base["tolerance"] = dict(tolerance or DEFAULT_TOLERANCE)
+    if method_tolerance:
+        base["method_tolerance"] = {m: dict(t) for m, t in sorted(method_tolerance.items())}
     base["one_sided"] = bool(one_sided)
     base["minimum"] = dict(minimum or {})
     if note:
@@ -154,6 +161,8 @@ def compare(
 ) -> RegressionReport:
     """Compare a fresh metrics.json with a baseline (see the module docstring for the rule)."""
     tol = dict(tolerance or baseline.get("tolerance") or DEFAULT_TOLERANCE)
+    # an explicit tolerance overrides everything; otherwise a method's measured one wins
+    per_method = {} if tolerance else dict(baseline.get("method_tolerance") or {})
     one_sided = bool(baseline.get("one_sided", False))
     minimum = {k: float(v) for k, v in (baseline.get("minimum") or {}).items()}
     report = RegressionReport(baseline_path=str(baseline_path))
@@ -172,7 +181,9 @@ def compare(
             report.notes.append(f"method {method!r} is in the baseline but was not run")
         for pair, b_res in b_entry.get("results", {}).items():
             f_res = (f_entry or {}).get("results", {}).get(pair, {})
-            for metric, t in tol.items():
+            for metric, t in {**tol, **per_method.get(method, {})}.items():
+                if metric not in tol:
+                    continue
                 b_val = b_res.get("aggregate", {}).get(metric, {}).get("median")
                 f_val = f_res.get("aggregate", {}).get(metric, {}).get("median")
                 report.comparisons.append(Comparison(method, pair, metric, b_val, f_val, float(t), one_sided))
@@ -184,3 +195,49 @@ def compare(
     if not report.comparisons:
         report.notes.append("the baseline holds no results to compare")
     return report
+
+
+def _medians(metrics: Mapping[str, Any], method: str) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for pair, res in metrics.get("methods", {}).get(method, {}).get("results", {}).items():
+        for metric, agg in res.get("aggregate", {}).items():
+            if isinstance(agg, Mapping) and agg.get("median") is not None:
+                out[(pair, metric)] = float(agg["median"])
+    return out
+
+
+def measured_tolerance(
+    metrics: Mapping[str, Any],
+    other: Mapping[str, Any],
+    floor: Mapping[str, float] | None = None,
+    factor: float = 2.0,
+) -> tuple[dict[str, dict[str, float]], str]:
+    """Per-method tolerances from two runs of the same settings that differ only in their
+    floating-point path (e.g. OMP_NUM_THREADS=1 against 2): for each method and metric,
+    max(floor, factor x the largest |median difference| over its train->test pairs), rounded up
+    to 0.005. Returns (method -> metric -> tolerance, a note stating every measured difference).
+
+    `factor` 2 leaves room for another machine moving as far again in the other direction.
+    """
+    floor = dict(floor or DEFAULT_TOLERANCE)
+    b_run, o_run = metrics.get("run", {}), other.get("run", {})
+    differing = [k for k in SETTINGS_THAT_MATTER if b_run.get(k) != o_run.get(k)]
+    if differing:
+        raise ConfigError(f"cannot measure a spread between runs whose settings differ ({', '.join(differing)})")
+    per: dict[str, dict[str, float]] = {}
+    seen: list[str] = []
+    for method in sorted(metrics.get("methods", {})):
+        mine, theirs = _medians(metrics, method), _medians(other, method)
+        for metric, base_tol in floor.items():
+            diffs = [abs(v - theirs[key]) for key, v in mine.items() if key[1] == metric and key in theirs]
+            if not diffs:
+                continue
+            spread = max(diffs)
+            per.setdefault(method, {})[metric] = round(max(float(base_tol), math.ceil(factor * spread / 0.005 - 1e-9) * 0.005), 3)
+            seen.append(f"{method} {metric} {spread:.3f}")
+    note = (
+        f"per-method tolerance = max({', '.join(f'{k} {v:g}' for k, v in floor.items())}, {factor:g} x |median "
+        f"difference| between this run and a run of the same settings on another floating-point path "
+        f"({other.get('run', {}).get('command', 'see run.command')!s}); measured differences: " + "; ".join(seen)
+    )
+    return per, note
