@@ -43,7 +43,7 @@ def add_demo_command(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help=f"output folder (default: ${CACHE_ENV}, else ~/.cache/vqa-zoo)",
+        help=f"output folder (default: the cache root: ${CACHE_ENV}, else $XDG_CACHE_HOME/vqa-zoo, else ~/.cache/vqa-zoo)",
     )
     build.add_argument(
         "--scenes",
