@@ -370,7 +370,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         )
         write_json_atomic(args.write_baseline, baseline)
         print(f"bench: baseline written to {args.write_baseline}")
-    if baseline is not None:
+    if args.check_regression and baseline is not None:
         report = compare(metrics, baseline, str(args.check_regression), tolerance)
         text = report.to_markdown()
         (settings.run_dir / "regression.md").write_text(text, encoding="utf-8")
