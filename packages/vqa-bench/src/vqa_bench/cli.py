@@ -184,10 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--spread-from",
         type=Path,
+        action="append",
+        default=[],
         metavar="METRICS",
         help="with --write-baseline: the metrics.json (or run folder) of the same run on another floating-point "
-        "path (e.g. OMP_NUM_THREADS=1); each method's tolerance becomes max(--tolerance, "
-        "--spread-factor x its median difference), and the note states the differences",
+        "path or machine (e.g. OMP_NUM_THREADS=1, a fresh clone); repeatable. Each method's tolerance becomes "
+        "max(--tolerance, --spread-factor x its largest median difference), and the note states the differences",
     )
     p.add_argument(
         "--spread-factor",
@@ -317,9 +319,9 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     tolerance = _tolerance(args.tolerance)
     baseline = load_baseline(args.check_regression) if args.check_regression else None  # fail early
-    if args.spread_from is not None and not args.write_baseline:
+    if args.spread_from and not args.write_baseline:
         raise ConfigError("--spread-from sets the tolerances of a baseline: use it with --write-baseline")
-    spread_run = _read_metrics(args.spread_from) if args.spread_from is not None else None
+    spread_runs = [_read_metrics(path) for path in args.spread_from]
     roots, zero_shot = resolve_roots(args.data_root, args.zero_shot, datasets, args.protocol)
     settings = BenchSettings(
         methods=_methods(args.method),
@@ -357,8 +359,13 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         status = 1
     if args.write_baseline:
         per_method, note = None, args.tolerance_note
-        if args.spread_from is not None:
-            per_method, measured = measured_tolerance(metrics, spread_run, tolerance, args.spread_factor)
+        for other in spread_runs:
+            found, measured = measured_tolerance(metrics, other, tolerance, args.spread_factor)
+            per_method = per_method or {}
+            for method, tols in found.items():
+                mine = per_method.setdefault(method, {})
+                for metric, value in tols.items():
+                    mine[metric] = max(value, mine.get(metric, 0.0))
             note = f"{note} {measured}" if note else measured
         baseline = make_baseline(
             metrics,
