@@ -170,7 +170,7 @@ def test_measured_tolerance_is_per_method_and_overrides_the_global_one():
         agg = lambda s: {"results": {"p": {"aggregate": {"srcc": {"median": s}, "plcc": {"median": 0.5}}}}}  # noqa: E731
         return {"run": run, "methods": {"steady": agg(a), "chaotic": agg(b)}}
 
-    per, note = measured_tolerance(metrics(0.60, 0.50), metrics(0.60, 0.43), {"srcc": 0.02, "plcc": 0.02}, 2.0)
+    per, note = measured_tolerance(metrics(0.60, 0.50), [metrics(0.60, 0.47), metrics(0.60, 0.43)], {"srcc": 0.02, "plcc": 0.02}, 2.0)
     assert per["steady"] == {"srcc": 0.02, "plcc": 0.02}  # no difference: the floor
     assert per["chaotic"]["srcc"] == 0.14  # 2 x 0.07
     assert "chaotic srcc 0.070" in note and "steady srcc 0.000" in note
@@ -182,7 +182,7 @@ def test_measured_tolerance_is_per_method_and_overrides_the_global_one():
     other = metrics(0.6, 0.5)
     other["run"]["splits"] = 3
     with pytest.raises(ConfigError, match="settings differ"):
-        measured_tolerance(metrics(0.6, 0.5), other)
+        measured_tolerance(metrics(0.6, 0.5), [other])
 
 
 def test_spread_from_needs_a_finished_run_and_a_baseline_to_write(tmp_path, capsys):

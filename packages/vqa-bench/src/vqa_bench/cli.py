@@ -359,13 +359,8 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         status = 1
     if args.write_baseline:
         per_method, note = None, args.tolerance_note
-        for other in spread_runs:
-            found, measured = measured_tolerance(metrics, other, tolerance, args.spread_factor)
-            per_method = per_method or {}
-            for method, tols in found.items():
-                mine = per_method.setdefault(method, {})
-                for metric, value in tols.items():
-                    mine[metric] = max(value, mine.get(metric, 0.0))
+        if spread_runs:
+            per_method, measured = measured_tolerance(metrics, spread_runs, tolerance, args.spread_factor)
             note = f"{note} {measured}" if note else measured
         baseline = make_baseline(
             metrics,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,9 +181,8 @@ def compare(
             report.notes.append(f"method {method!r} is in the baseline but was not run")
         for pair, b_res in b_entry.get("results", {}).items():
             f_res = (f_entry or {}).get("results", {}).get(pair, {})
-            for metric, t in {**tol, **per_method.get(method, {})}.items():
-                if metric not in tol:
-                    continue
+            for metric, t in tol.items():
+                t = per_method.get(method, {}).get(metric, t)
                 b_val = b_res.get("aggregate", {}).get(metric, {}).get("median")
                 f_val = f_res.get("aggregate", {}).get(metric, {}).get("median")
                 report.comparisons.append(Comparison(method, pair, metric, b_val, f_val, float(t), one_sided))
@@ -208,36 +207,41 @@ def _medians(metrics: Mapping[str, Any], method: str) -> dict[tuple[str, str], f
 
 def measured_tolerance(
     metrics: Mapping[str, Any],
-    other: Mapping[str, Any],
+    others: Sequence[Mapping[str, Any]],
     floor: Mapping[str, float] | None = None,
     factor: float = 2.0,
 ) -> tuple[dict[str, dict[str, float]], str]:
-    """Per-method tolerances from two runs of the same settings that differ only in their
-    floating-point path (e.g. OMP_NUM_THREADS=1 against 2): for each method and metric,
-    max(floor, factor x the largest |median difference| over its train->test pairs), rounded up
-    to 0.005. Returns (method -> metric -> tolerance, a note stating every measured difference).
+    """Per-method tolerances from runs of the same settings that differ only in their
+    floating-point path or machine (e.g. OMP_NUM_THREADS=1 against 2, a fresh clone): for each
+    method and metric, max(floor, factor x the largest |median difference| from `metrics` over
+    every run in `others` and train->test pair), rounded up to 0.005. Returns (method -> metric
+    -> tolerance, a note stating every measured difference).
 
     `factor` 2 leaves room for another machine moving as far again in the other direction.
     """
     floor = dict(floor or DEFAULT_TOLERANCE)
-    b_run, o_run = metrics.get("run", {}), other.get("run", {})
-    differing = [k for k in SETTINGS_THAT_MATTER if b_run.get(k) != o_run.get(k)]
-    if differing:
-        raise ConfigError(f"cannot measure a spread between runs whose settings differ ({', '.join(differing)})")
+    b_run = metrics.get("run", {})
+    for other in others:
+        o_run = other.get("run", {})
+        differing = [k for k in SETTINGS_THAT_MATTER if b_run.get(k) != o_run.get(k)]
+        if differing:
+            raise ConfigError(f"cannot measure a spread between runs whose settings differ ({', '.join(differing)})")
     per: dict[str, dict[str, float]] = {}
     seen: list[str] = []
     for method in sorted(metrics.get("methods", {})):
-        mine, theirs = _medians(metrics, method), _medians(other, method)
+        mine = _medians(metrics, method)
+        theirs = [_medians(other, method) for other in others]
         for metric, base_tol in floor.items():
-            diffs = [abs(v - theirs[key]) for key, v in mine.items() if key[1] == metric and key in theirs]
+            diffs = [abs(v - t[key]) for t in theirs for key, v in mine.items() if key[1] == metric and key in t]
             if not diffs:
                 continue
             spread = max(diffs)
             per.setdefault(method, {})[metric] = round(max(float(base_tol), math.ceil(factor * spread / 0.005 - 1e-9) * 0.005), 3)
             seen.append(f"{method} {metric} {spread:.3f}")
+    commands = "; ".join(str(o.get("run", {}).get("command", "see run.command")) for o in others)
     note = (
-        f"per-method tolerance = max({', '.join(f'{k} {v:g}' for k, v in floor.items())}, {factor:g} x |median "
-        f"difference| between this run and a run of the same settings on another floating-point path "
-        f"({other.get('run', {}).get('command', 'see run.command')!s}); measured differences: " + "; ".join(seen)
+        f"per-method tolerance = max({', '.join(f'{k} {v:g}' for k, v in floor.items())}, {factor:g} x the largest "
+        f"|median difference| between this run and runs of the same settings on another floating-point path or "
+        f"machine ({commands}); measured differences: " + "; ".join(seen)
     )
     return per, note
