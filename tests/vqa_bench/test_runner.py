@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from vqa_bench.identity import RunIdentityError
@@ -77,6 +78,9 @@ def test_intra_run_writes_every_artifact_and_consistent_metrics(tmp_path, toy_ma
     run_info = json.loads((root / "run.json").read_text())
     assert run_info["run"]["task_seeds"] == {"split_00": 123, "split_01": 124, "split_02": 125}
     assert "torch" in run_info["versions"] and "vqa-core" in run_info["versions"]
+    # the floating-point path is stated, as torch sees it (a baseline says what it was measured with)
+    assert run_info["floating_point"]["torch_threads"] == torch.get_num_threads()
+    assert run_info["floating_point"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     table = (root / "results.md").read_text()
     assert "| toy-ridge | toy -> toy | 3 |" in table
 
@@ -302,3 +306,14 @@ def test_the_terminal_table_shows_the_caveat_label():
     console = Console(width=200, record=True)
     console.print(rich_table(metrics))
     assert "qasa [CLIP random]" in console.export_text()
+
+
+def test_floating_point_path_records_the_variables_that_pin_it(monkeypatch):
+    from vqa_bench.settings import floating_point_path
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.delenv("MKL_CBWR", raising=False)
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    env = floating_point_path()["env"]
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert "MKL_CBWR" not in env and "UNRELATED_VARIABLE" not in env

@@ -40,6 +40,7 @@ from vqa_bench.settings import (
     VERSIONED_DISTRIBUTIONS,
     BenchSettings,
     command_line,
+    floating_point_path,
     package_versions,
     settings_dict,
 )
@@ -229,6 +230,7 @@ class BenchRunner:
             },
             "videos_left_out": self.video_check.to_json(),
             "versions": package_versions(),
+            "floating_point": floating_point_path(),
         }
 
     def _run_method(self, name: str, cls: type, config: Any, tasks: Sequence[Task]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -104,6 +105,30 @@ def package_versions() -> dict[str, str]:
         with contextlib.suppress(PackageNotFoundError):
             out[dist] = version(dist)
     return out
+
+
+# Environment variables that choose the floating-point path of CPU kernels (thread count and
+# instruction set); a run records them so that a baseline states what it was measured with.
+FLOAT_PATH_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "MKL_CBWR",
+)
+
+
+def floating_point_path() -> dict[str, Any]:
+    """The CPU kernel path this process runs: torch's thread count and vector instruction set,
+    and the variables that pin them. Two runs that differ here may differ in their last bits, and
+    an untrained model amplifies that (see benchmarks/baselines)."""
+    import torch
+
+    return {
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "env": {k: os.environ[k] for k in FLOAT_PATH_VARIABLES if k in os.environ},
+    }
 
 
 def command_line(argv: Sequence[str] | None) -> str:
