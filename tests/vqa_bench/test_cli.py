@@ -174,6 +174,9 @@ def test_measured_tolerance_is_per_method_and_overrides_the_global_one():
     assert per["steady"] == {"srcc": 0.02, "plcc": 0.02}  # no difference: the floor
     assert per["chaotic"]["srcc"] == 0.14  # 2 x 0.07
     assert "chaotic srcc 0.070" in note and "steady srcc 0.000" in note
+    kept = metrics(0.60, 0.47) | {"source": "the CI machine's log, transcribed"}
+    _, note = measured_tolerance(metrics(0.60, 0.50), [kept])
+    assert "the CI machine's log, transcribed" in note and "bench x" not in note  # a kept run says where it came from
     base = make_baseline(metrics(0.60, 0.50), {"srcc": 0.02, "plcc": 0.02}, one_sided=True, method_tolerance=per)
     assert compare(metrics(0.59, 0.37), base).ok  # chaotic may drop by its own measured 0.14
     report = compare(metrics(0.57, 0.37), base)  # steady may not drop by 0.03

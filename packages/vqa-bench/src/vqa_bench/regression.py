@@ -238,7 +238,9 @@ def measured_tolerance(
             spread = max(diffs)
             per.setdefault(method, {})[metric] = round(max(float(base_tol), math.ceil(factor * spread / 0.005 - 1e-9) * 0.005), 3)
             seen.append(f"{method} {metric} {spread:.3f}")
-    commands = "; ".join(str(o.get("run", {}).get("command", "see run.command")) for o in others)
+    # A spread run kept under benchmarks/baselines/spread says in `source` where it was measured;
+    # otherwise its command is the best description there is.
+    commands = "; ".join(str(o.get("source") or o.get("run", {}).get("command", "see run.command")) for o in others)
     note = (
         f"per-method tolerance = max({', '.join(f'{k} {v:g}' for k, v in floor.items())}, {factor:g} x the largest "
         f"|median difference| between this run and runs of the same settings on another floating-point path or "
