@@ -121,7 +121,7 @@ FLOAT_PATH_VARIABLES = (
 def floating_point_path() -> dict[str, Any]:
     """The CPU kernel path this process runs: torch's thread count and vector instruction set,
     and the variables that pin them. Two runs that differ here may differ in their last bits, and
-    an untrained model amplifies that (see benchmarks/baselines)."""
+    an untrained model amplifies that (benchmarks/README.md, "Where the tolerances come from")."""
     import torch
 
     return {
