@@ -151,6 +151,11 @@ class DagrConfig:
                 )
             if len(d.train_crop) != 2 or min(d.train_crop) < 1:
                 raise ConfigError(f"data.train_crop={d.train_crop} must be [height, width]")
+        if d.height is None and (d.train_crop is None or not self.fit.augment) and self.trainer.batch_size > 1:
+            raise ConfigError(
+                "data.height/width=null reads videos at their own sizes, which cannot share a training batch "
+                "unless data.train_crop crops them (with fit.augment=true); set data.train_crop or trainer.batch_size=1"
+            )
         if self.fit.freeze_backbone and self.data.train_crop is not None and self.fit.cache_features:
             raise ConfigError("fit.cache_features caches full frames; it cannot train on data.train_crop crops")
         if self.fit.cache_features and not self.fit.freeze_backbone:

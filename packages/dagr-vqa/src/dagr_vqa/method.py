@@ -212,7 +212,7 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
         tr, va = self._prepare_fit(train, val, progress)
         maps = self.map_cache()
 
-        trainer_cfg = cfg.trainer.for_run(self.device, progress)
+        trainer_cfg = self.run_trainer_config(progress)
         on_features = cfg.fit.freeze_backbone and cfg.fit.cache_features
         if on_features:
             torch.manual_seed(cfg.trainer.seed)

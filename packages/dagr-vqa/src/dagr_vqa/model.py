@@ -218,7 +218,8 @@ class SpatialFeatures(nn.Module):
         x = self.trunk(x)
         pooled = x.mean(dim=(-2, -1))
         if self.pool == "meanstd":  # the spread of the features over the frame: how uneven the artefacts are
-            pooled = torch.cat([pooled, x.flatten(-2).std(dim=-1)], dim=-1)
+            # population std (correction=0): defined for a 1x1 map too, where the sample std is NaN
+            pooled = torch.cat([pooled, x.flatten(-2).std(dim=-1, correction=0)], dim=-1)
         return pooled.view(b, t, -1)
 
 

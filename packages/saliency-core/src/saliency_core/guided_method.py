@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -100,6 +100,12 @@ class SaliencyGuidedMethod(Method):
         """Clips per forward pass when scoring: one at a time with native-size reading (videos of
         different sizes cannot share a batch), else `trainer.val_batch_size`."""
         return (self.config.trainer.val_batch_size or 4) if self.frame_size is not None else 1
+
+    def run_trainer_config(self, progress: bool) -> Any:
+        """`trainer` for this run (`for_run`); with native-size reading validation takes one clip
+        per batch, as scoring does (videos of different sizes cannot be stacked)."""
+        cfg = self.config.trainer.for_run(self.device, progress)
+        return cfg if self.frame_size is not None else replace(cfg, val_batch_size=1)
 
     @property
     def cost_frame_size(self) -> tuple[int, int]:

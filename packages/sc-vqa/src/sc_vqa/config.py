@@ -163,6 +163,11 @@ class ScConfig:
                 )
             if len(d.train_crop) != 2 or min(d.train_crop) < 1:
                 raise ConfigError(f"data.train_crop={d.train_crop} must be [height, width]")
+        elif d.height is None and self.trainer.batch_size > 1:
+            raise ConfigError(
+                "data.height/width=null reads videos at their own sizes, which cannot share a training batch "
+                "unless data.train_crop crops them; set data.train_crop or trainer.batch_size=1"
+            )
 
     @property
     def in_channels(self) -> int:

@@ -158,7 +158,7 @@ class ScMethod(SaliencyGuidedMethod):
         )
         val_ds = ScClipDataset(va.items, va.indices, size, va.targets, maps, cache_clips=keep) if va.items else None
 
-        trainer_cfg = cfg.trainer.for_run(self.device, progress)
+        trainer_cfg = self.run_trainer_config(progress)
         task = ContrastiveTask(partial(build_from_config, cfg), cfg.loss.contrastive_weight, cfg.loss.tau)
         trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
