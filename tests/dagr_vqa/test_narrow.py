@@ -73,8 +73,10 @@ def test_narrow_settings_are_validated() -> None:
         load_config(cls, "small", {"model.pool": "max"})
     with pytest.raises(ConfigError, match="native size"):
         load_config(cls, "small", {"data.height": 112})
+    with pytest.raises(ConfigError, match="cannot share a training batch"):
+        load_config(cls, "small", {"data.train_crop": None})
     with pytest.raises(ConfigError, match="train_crop"):
-        load_config(cls, "tiny", {"data.train_crop": [32, 32]})  # tiny resizes: no native crop
+        load_config(cls, "tiny", {"data.height": 64, "data.width": 96})  # native crop on resized frames
     with pytest.raises(ConfigError, match="soft_rank"):
         load_config(cls, "small", {"loss.rank_term": "spearman"})
 

@@ -68,5 +68,7 @@ def test_bad_inputs_and_settings_are_named() -> None:
     crop = NativeCrop(NativeCropConfig(size=(4, 4)))
     with pytest.raises(ValueError, match="frames must be"):
         crop(torch.rand(2, 4, 8, 8), seed=0)
+    with pytest.raises(ValueError, match=r"smaller data\.train_crop"):
+        crop(torch.rand(2, 3, 1, 1), seed=0)
     with pytest.raises(ValueError, match="do not match"):
         crop(torch.rand(2, 3, 8, 8), torch.rand(2, 8, 9), seed=0)

@@ -48,10 +48,10 @@ def test_native_views_are_two_windows_of_the_full_frames(tmp_path) -> None:
 
 
 def test_native_size_without_a_crop_cannot_batch_training() -> None:
-    with pytest.raises(ConfigError, match="train_crop"):
-        load_config(ScMethod.config_class, "tiny", {"data.height": None, "data.width": None})
+    with pytest.raises(ConfigError, match="cannot share a training batch"):
+        load_config(ScMethod.config_class, "tiny", {"data.train_crop": None})
     with pytest.raises(ConfigError, match="native"):
-        load_config(ScMethod.config_class, "tiny", {"data.train_crop": [24, 32]})  # resized frames
+        load_config(ScMethod.config_class, "tiny", {"data.height": 48, "data.width": 64})  # resized frames
 
 
 def test_native_size_fit_and_score_over_two_frame_sizes(tmp_path) -> None:

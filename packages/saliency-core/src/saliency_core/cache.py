@@ -66,6 +66,9 @@ class SaliencyMapCache:
         self.model_id = model_id or model_hash(model)
 
     def key(self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> str:
+        from saliency_core.guided_clips import frame_size
+
+        size = frame_size(size)  # (None, None) means native size too
         payload = {
             "video": video_key(path),
             "indices": [int(i) for i in indices],

@@ -63,9 +63,15 @@ class NativeCrop:
             raise ValueError(f"frames must be (T, 3, H, W), got {tuple(frames.shape)}")
         if maps is not None and (maps.shape[0], *maps.shape[-2:]) != (frames.shape[0], *frames.shape[-2:]):
             raise ValueError(f"maps {tuple(maps.shape)} do not match frames {tuple(frames.shape)}")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
-            if maps is None:
-                return self._transform(tv_tensors.Video(frames)).as_subclass(torch.Tensor), None
-            out_frames, out_maps = self._transform(tv_tensors.Video(frames), tv_tensors.Mask(maps))
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(seed))
+                if maps is None:
+                    return self._transform(tv_tensors.Video(frames)).as_subclass(torch.Tensor), None
+                out_frames, out_maps = self._transform(tv_tensors.Video(frames), tv_tensors.Mask(maps))
+        except RuntimeError as exc:  # reflect padding cannot pad a side by its own length or more
+            raise ValueError(
+                f"a native crop of {self.config.size} does not fit frames of {tuple(frames.shape[-2:])} "
+                f"(reflect padding covers less than the frame size): use a smaller data.train_crop ({exc})"
+            ) from exc
         return out_frames.as_subclass(torch.Tensor), out_maps.as_subclass(torch.Tensor)

@@ -203,7 +203,7 @@ def _small() -> ScConfig:
         saliency=SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency"),
         data=DataConfig(num_frames=8, height=None, width=None, cache_clips=True, train_crop=[128, 128]),
         trainer=TrainerConfig(
-            epochs=20,
+            epochs=12,
             batch_size=8,
             val_batch_size=1,
             optimizer="adam",
@@ -229,14 +229,16 @@ def _tiny() -> ScConfig:
             regressor_dropout=0.1,
         ),
         saliency=SaliencyConfig(stage_preset="tiny", stage_dataset="demo-saliency"),
-        data=DataConfig(num_frames=4, height=48, width=64),
-        augment=_sc_augment(scale=(0.5, 1.0)),
+        # CI: the small recipe shrunk: 4 frames at native size, two 96x96 native-scale windows as
+        # the views, full frames when scored, 3 epochs
+        data=DataConfig(num_frames=4, height=None, width=None, cache_clips=True, train_crop=[96, 96]),
+        augment=_sc_augment(scale=(0.5, 1.0)),  # used only with resized frames (no train_crop)
         trainer=TrainerConfig(
-            epochs=2,
-            batch_size=4,
-            val_batch_size=4,
+            epochs=3,
+            batch_size=8,
+            val_batch_size=1,
             optimizer="adam",
-            lr=1e-3,
+            lr=3e-3,
             min_lr_ratio=0.01,
             clip_grad_norm=5.0,
             progress=False,
