@@ -20,7 +20,7 @@ GOLDEN = {
     "BitrateConfig/tiny": "be655c32ce5ef9e8",
     "DagrConfig/full": "312ab5d981c27139",
     "DagrConfig/small": "4a4f23209c8cb303",
-    "DagrConfig/tiny": "d6070abe92ed2d5c",
+    "DagrConfig/tiny": "8ade1ded7d7b19f2",
     "LossConfig/literature": "5ef760dc2b64b774",
     "LossConfig/seed": "ffe9ca6785486e2c",
     "ModelConfig/full": "472f992f35566cc0",
@@ -37,7 +37,7 @@ GOLDEN = {
     "SaliencyConfig/tiny": "b604518b43ecba34",
     "ScConfig/full": "20d242de8fe8c35b",
     "ScConfig/small": "88d6fdc780dd7092",
-    "ScConfig/tiny": "1fe0560fcbf4ed9b",
+    "ScConfig/tiny": "3b01e2b264db123c",
     "SharpnessConfig/full": "9d7a061da2aecb8f",
     "SharpnessConfig/small": "feb09e56799e1eb8",
     "SharpnessConfig/tiny": "bc04e2eaa3ed04d5",
@@ -49,7 +49,7 @@ GOLDEN = {
     "StVqrlConfig/tiny": "9f5e97222d407e3c",
     "StrConfig/full": "09db52c3a82e31a6",
     "StrConfig/small": "25761dab7823b47d",
-    "StrConfig/tiny": "cb3f495b88918b1f",
+    "StrConfig/tiny": "a5a6d052a2c4da7e",
 }
 METHODS = list_methods()
 

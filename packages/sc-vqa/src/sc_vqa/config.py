@@ -230,11 +230,11 @@ def _tiny() -> ScConfig:
         ),
         saliency=SaliencyConfig(stage_preset="tiny", stage_dataset="demo-saliency"),
         # CI: the small recipe shrunk: 4 frames at native size, two 96x96 native-scale windows as
-        # the views, full frames when scored, 3 epochs
+        # the views, full frames when scored, 8 epochs
         data=DataConfig(num_frames=4, height=None, width=None, cache_clips=True, train_crop=[96, 96]),
         augment=_sc_augment(scale=(0.5, 1.0)),  # used only with resized frames (no train_crop)
         trainer=TrainerConfig(
-            epochs=3,
+            epochs=8,
             batch_size=8,
             val_batch_size=1,
             optimizer="adam",
