@@ -20,7 +20,7 @@ GOLDEN = {
     "BitrateConfig/tiny": "be655c32ce5ef9e8",
     "DagrConfig/full": "312ab5d981c27139",
     "DagrConfig/small": "4a4f23209c8cb303",
-    "DagrConfig/tiny": "8ade1ded7d7b19f2",
+    "DagrConfig/tiny": "496ef25547f1f91b",
     "LossConfig/literature": "5ef760dc2b64b774",
     "LossConfig/seed": "ffe9ca6785486e2c",
     "ModelConfig/full": "472f992f35566cc0",
@@ -49,7 +49,7 @@ GOLDEN = {
     "StVqrlConfig/tiny": "9f5e97222d407e3c",
     "StrConfig/full": "09db52c3a82e31a6",
     "StrConfig/small": "25761dab7823b47d",
-    "StrConfig/tiny": "a5a6d052a2c4da7e",
+    "StrConfig/tiny": "46f66229800a0dcb",
 }
 METHODS = list_methods()
 

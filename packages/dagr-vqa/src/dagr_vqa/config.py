@@ -243,7 +243,14 @@ def _tiny(cls: type[DagrConfig], model: ModelConfig) -> DagrConfig:
         loss=LossConfig(rank_term="plcc", rank_weight=1.0),
         fit=FitConfig(freeze_backbone=False, cache_features=False, augment=True),
         trainer=TrainerConfig(
-            epochs=8, batch_size=8, val_batch_size=1, lr=2e-3, weight_decay=1e-4, min_lr_ratio=0.01, progress=False
+            epochs=8,
+            batch_size=8,
+            val_batch_size=1,
+            lr=1e-3,  # 2e-3 without warmup collapsed STR to a constant score (demo split 1)
+            weight_decay=1e-4,
+            warmup=0.1,
+            min_lr_ratio=0.01,
+            progress=False,
         ),
     )
 
