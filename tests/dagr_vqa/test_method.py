@@ -56,7 +56,7 @@ def fitted(
 ) -> tuple[DagrMethod, dict, Path]:
     root = tmp_path_factory.mktemp("dagr")
     # the test videos are 48x64: native-scale crops of 32x32 (the preset's 96x96 would not fit)
-    cfg = load_config(DagrMethod.config_class, "tiny", {"data.train_crop": [32, 32]})
+    cfg = load_config(DagrMethod.config_class, "tiny", {"data.train_crop": [32, 32], "trainer.epochs": 2})
     method = DagrMethod(cfg, device="cpu", cache_dir=root / "cache")
     method.use_saliency_model(_tiny_saliency_model())
     history = method.fit(videos[:4], videos[4:], root / "work", progress=False)

@@ -125,7 +125,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> list[ManifestItem]:
 def fitted(videos, tmp_path_factory) -> tuple[ScMethod, dict, Path]:
     root = tmp_path_factory.mktemp("sc")
     # the test videos are 48x64: native-scale windows of 32x32 (the preset's 96x96 would not fit)
-    cfg = load_config(ScMethod.config_class, "tiny", {"data.train_crop": [32, 32]})
+    cfg = load_config(ScMethod.config_class, "tiny", {"data.train_crop": [32, 32], "trainer.epochs": 2})
     method = ScMethod(cfg, device="cpu", cache_dir=root / "cache")
     method.use_saliency_model(_tiny_saliency_model())
     history = method.fit(videos[:4], videos[4:], root / "work", progress=False)

@@ -17,7 +17,13 @@ from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError
 from vqa_core.testing import make_video
 
-NATIVE = {"data.height": None, "data.width": None, "data.train_crop": [24, 32], "data.cache_clips": True}
+NATIVE = {
+    "data.height": None,
+    "data.width": None,
+    "data.train_crop": [24, 32],
+    "data.cache_clips": True,
+    "trainer.epochs": 2,
+}
 
 
 def _items(root: Path) -> list[ManifestItem]:
