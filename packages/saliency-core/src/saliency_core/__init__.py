@@ -47,6 +47,8 @@ _LAZY = {
     "train_saliency": "saliency_core.train",
     "evaluate_saliency": "saliency_core.evaluate",
     "GuidedClipDataset": "saliency_core.guided_clips",
+    "NativeCrop": "saliency_core.native_crop",
+    "NativeCropConfig": "saliency_core.native_crop",
     "clip_indices": "saliency_core.guided_clips",
     "read_guided_clip": "saliency_core.guided_clips",
     "LabelledClips": "saliency_core.guided_method",

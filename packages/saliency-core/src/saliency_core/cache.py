@@ -55,8 +55,9 @@ def video_key(path: str | Path) -> dict[str, object]:
 class SaliencyMapCache:
     """`maps(path, indices, size)` -> `(T, H, W)` float32 in [0, 1], computed once per key.
 
-    `size` is the (H, W) of the maps (the VQA method's frame size); frames are decoded at that
-    size and the model runs at its own input size (see `predict_maps`).
+    `size` is the (H, W) of the maps (the VQA method's frame size), or None for the video's own
+    size; frames are decoded at that size and the model runs at its own input size (see
+    `predict_maps`).
     """
 
     def __init__(self, model: nn.Module, cache_dir: str | Path, model_id: str | None = None) -> None:
@@ -64,26 +65,29 @@ class SaliencyMapCache:
         self.cache_dir = Path(cache_dir)
         self.model_id = model_id or model_hash(model)
 
-    def key(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> str:
+    def key(self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> str:
+        from saliency_core.guided_clips import frame_size
+
+        size = frame_size(size)  # (None, None) means native size too
         payload = {
             "video": video_key(path),
             "indices": [int(i) for i in indices],
-            "size": [int(size[0]), int(size[1])],
+            "size": [int(size[0]), int(size[1])] if size is not None else "native",
             "model": self.model_id,
             "version": MAPS_VERSION,
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def entry(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> Path:
+    def entry(self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> Path:
         key = self.key(path, indices, size)
         return self.cache_dir / self.model_id / key[:2] / f"{key}.npy"
 
-    def has(self, path: str | Path, indices: Sequence[int], size: tuple[int, int]) -> bool:
+    def has(self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> bool:
         return self.entry(path, indices, size).is_file()
 
     def maps(
-        self, path: str | Path, indices: Sequence[int], size: tuple[int, int], raw: Any = None
+        self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None, raw: Any = None
     ) -> torch.Tensor:
         """Maps of frames `indices` of video `path` at `size`, from the cache or computed.
 
@@ -97,11 +101,11 @@ class SaliencyMapCache:
                 file.unlink(missing_ok=True)  # a torn or corrupt entry: recompute it
         from vqa_core.video import read_clip
 
-        clip = read_clip(path, list(indices), size=tuple(size), raw=raw)
+        clip = read_clip(path, list(indices), size=tuple(size) if size is not None else None, raw=raw)
         return self.store(path, indices, size, predict_maps(self.model, clip))
 
     def store(
-        self, path: str | Path, indices: Sequence[int], size: tuple[int, int], maps: torch.Tensor
+        self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None, maps: torch.Tensor
     ) -> torch.Tensor:
         """Write `maps` (from `predict_maps` of this model) as the entry of (path, indices, size);
         returns them as a cache hit will (float16 precision, float32 type)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from saliency_core.guided_clips import clip_indices, read_guided_clip
+from saliency_core.guided_clips import clip_indices, frame_size, read_guided_clip
 from saliency_core.stage import SALIENCY_STAGE, saliency_stage
 from vqa_core.cache import cache_dir as named_cache_dir
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
@@ -91,8 +91,28 @@ class SaliencyGuidedMethod(Method):
 
     # -- shared pieces ---------------------------------------------------------------------------
     @property
-    def frame_size(self) -> tuple[int, int]:
-        return (self.config.data.height, self.config.data.width)
+    def frame_size(self) -> tuple[int, int] | None:
+        """(height, width) frames are decoded at; None: each video's own size (no resampling)."""
+        return frame_size((self.config.data.height, self.config.data.width))
+
+    @property
+    def scoring_batch_size(self) -> int:
+        """Clips per forward pass when scoring: one at a time with native-size reading (videos of
+        different sizes cannot share a batch), else `trainer.val_batch_size`."""
+        return (self.config.trainer.val_batch_size or 4) if self.frame_size is not None else 1
+
+    def run_trainer_config(self, progress: bool) -> Any:
+        """`trainer` for this run (`for_run`); with native-size reading validation takes one clip
+        per batch, as scoring does (videos of different sizes cannot be stacked)."""
+        cfg = self.config.trainer.for_run(self.device, progress)
+        return cfg if self.frame_size is not None else replace(cfg, val_batch_size=1)
+
+    @property
+    def cost_frame_size(self) -> tuple[int, int]:
+        """The frame size FLOPs are counted at: the decode size, or with native-size reading the
+        config's `data.cost_size` (a video's FLOPs then scale with its pixel count)."""
+        size = self.frame_size
+        return size if size is not None else frame_size(self.config.data.cost_size)
 
     def clip_indices(self, item: ManifestItem) -> list[int]:
         """The item's uniform frame indices (raw .yuv items probed with their format)."""
@@ -278,7 +298,7 @@ class SaliencyGuidedMethod(Method):
         result = score_dataset(
             self.scoring_dataset([items[i] for i in scored], [indices[i] for i in scored]),
             lambda batch: model(batch["frames"], batch.get("maps")),
-            batch_size=self.config.trainer.val_batch_size or 4,
+            batch_size=self.scoring_batch_size,
             num_workers=self.config.trainer.num_workers,
             device=self.device,
             names=[str(items[i].path) for i in scored],
@@ -337,8 +357,9 @@ class SaliencyGuidedMethod(Method):
         d = self.config.data
         net = self.model if self.model is not None else self.new_network(pretrained=False)
         device = next(net.parameters()).device
-        frames = torch.rand(1, d.num_frames, 3, d.height, d.width, device=device)
-        maps = torch.rand(1, d.num_frames, d.height, d.width, device=device) if self.config.saliency.enabled else None
+        height, width = self.cost_frame_size
+        frames = torch.rand(1, d.num_frames, 3, height, width, device=device)
+        maps = torch.rand(1, d.num_frames, height, width, device=device) if self.config.saliency.enabled else None
         parts: dict[str, tuple[nn.Module, tuple[Any, ...]]] = {"model": (net, (frames, maps))}
         if self.uses_saliency_model:
             sal = self.saliency_model or self._saliency_architecture()
@@ -360,7 +381,9 @@ class SaliencyGuidedMethod(Method):
 class _ClipsToMap(Dataset):
     """Job j -> {"clip": uint8 (T, H, W, 3) of items[j] at its indices, "job": j}."""
 
-    def __init__(self, items: Sequence[ManifestItem], indices: Sequence[list[int]], size: tuple[int, int]) -> None:
+    def __init__(
+        self, items: Sequence[ManifestItem], indices: Sequence[list[int]], size: tuple[int, int] | None
+    ) -> None:
         self.items, self.indices, self.size = list(items), list(indices), size
 
     def __len__(self) -> int:

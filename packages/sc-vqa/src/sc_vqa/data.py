@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
+from saliency_core.guided_clips import GuidedClipDataset, clip_indices, frame_size, read_guided_clip
+from saliency_core.native_crop import NativeCrop
 from vqa_core.datasets import ManifestItem
 from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.errors import DatasetError
@@ -36,9 +37,9 @@ class MapSource(Protocol):
 class CachedModelMaps:
     """Maps from saliency-core's on-disk `SaliencyMapCache` (computed once per video, indices, size, model)."""
 
-    def __init__(self, cache: Any, size: tuple[int, int]) -> None:
+    def __init__(self, cache: Any, size: tuple[int, int] | None) -> None:
         self.cache = cache
-        self.size = (int(size[0]), int(size[1]))
+        self.size = frame_size(size)  # None: the videos' own size
 
     def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
         return self.cache.maps(item.path, list(indices), self.size, raw=raw_format_of(item))
@@ -90,10 +91,10 @@ class ScClipDataset(GuidedClipDataset):
         self,
         items: Sequence[ManifestItem],
         indices: Sequence[Sequence[int]],
-        size: tuple[int, int],
+        size: tuple[int, int] | None,
         targets: Sequence[float] | None = None,
         maps: MapSource | None = None,
-        augment: ClipAugment | None = None,
+        augment: ClipAugment | NativeCrop | None = None,
         seed: int = 0,
         cache_clips: bool = False,
     ) -> None:
@@ -112,12 +113,12 @@ class ScClipDataset(GuidedClipDataset):
         else:
             item, idx = self.items[i], self.indices[i]
             clip = read_guided_clip(item, idx, self.size)
-            maps = self.maps(item, idx, clip).float() if self.maps is not None else None
+            maps = self.maps(item, idx, clip).half() if self.maps is not None else None  # as the map cache stores them
             frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
             if self.cache_clips:
                 self._memory[i] = (frames_u8, maps)
         frames = frames_u8.permute(0, 3, 1, 2).float().div_(255.0)
-        return frames, (maps.clone() if maps is not None else None)
+        return frames, (maps.float() if maps is not None else None)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         frames, maps = self.clip(i)

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from saliency_core.guided_method import SaliencyGuidedMethod
+from saliency_core.native_crop import NativeCrop, NativeCropConfig
 from sc_vqa.config import ScConfig
 from sc_vqa.data import CachedModelMaps, FolderMaps, MapSource, OnTheFlyMaps, ScClipDataset
 from sc_vqa.model import ScVQA, build_from_config
@@ -128,8 +129,12 @@ class ScMethod(SaliencyGuidedMethod):
         cache = self.map_cache()
         return CachedModelMaps(cache, self.frame_size) if cache is not None else OnTheFlyMaps(self.saliency_model)
 
-    def augmentation(self) -> ClipAugment:
-        """The clip-consistent augmentation of the training views (from `config.augment`)."""
+    def augmentation(self) -> ClipAugment | NativeCrop:
+        """The clip-consistent augmentation of the training views: native-scale windows and flips
+        with `data.train_crop`, else `config.augment` (resized crops, flip, colour jitter)."""
+        crop = self.config.data.train_crop
+        if crop is not None:
+            return NativeCrop(NativeCropConfig(size=(int(crop[0]), int(crop[1])), hflip_p=0.5, vflip_p=0.5))
         return ClipAugment(self.config.augment)
 
     # -- the protocol -----------------------------------------------------------------------
@@ -153,7 +158,7 @@ class ScMethod(SaliencyGuidedMethod):
         )
         val_ds = ScClipDataset(va.items, va.indices, size, va.targets, maps, cache_clips=keep) if va.items else None
 
-        trainer_cfg = cfg.trainer.for_run(self.device, progress)
+        trainer_cfg = self.run_trainer_config(progress)
         task = ContrastiveTask(partial(build_from_config, cfg), cfg.loss.contrastive_weight, cfg.loss.tau)
         trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
