@@ -205,7 +205,9 @@ def _full(cls: type[DagrConfig], model: ModelConfig, batch_size: int, epochs: in
         num_workers=4,
         select_metric="srcc",
     )
-    return cls(size="full", model=model, saliency=SaliencyConfig(), trainer=trainer)
+    # each variant's own saliency stage: STR's UNet3D has 8 register tokens, DAGR's 4 (issue #14 point 3)
+    saliency = SaliencyConfig(stage_preset=f"full-{cls.variant}")
+    return cls(size="full", model=model, saliency=saliency, trainer=trainer)
 
 
 def _small(cls: type[DagrConfig], model: ModelConfig) -> DagrConfig:

@@ -190,7 +190,8 @@ def _full() -> ScConfig:
         select_metric="srcc",
         patience=100,
     )
-    return ScConfig(size="full", trainer=trainer)
+    # SC-VQA's own saliency stage: the UNet3D without register tokens (issue #14 point 3)
+    return ScConfig(size="full", saliency=SaliencyConfig(stage_preset="full-sc"), trainer=trainer)
 
 
 def _small() -> ScConfig:
