@@ -18,7 +18,7 @@ GOLDEN = {
     "BitrateConfig/full": "be655c32ce5ef9e8",
     "BitrateConfig/small": "be655c32ce5ef9e8",
     "BitrateConfig/tiny": "be655c32ce5ef9e8",
-    "DagrConfig/full": "98284cd628ccc4c8",
+    "DagrConfig/full": "cf262485dc7d110d",
     "DagrConfig/small": "90cfc15cad83ba7d",
     "DagrConfig/tiny": "effd6643f001a2f2",
     "LossConfig/literature": "5ef760dc2b64b774",
@@ -50,7 +50,7 @@ GOLDEN = {
     "StVqrlConfig/full": "4a24a147d291dcc8",
     "StVqrlConfig/small": "e989b868c3254d05",
     "StVqrlConfig/tiny": "9f5e97222d407e3c",
-    "StrConfig/full": "ebf4bb8a416e2caa",
+    "StrConfig/full": "39d35c9d0f05b480",
     "StrConfig/small": "c21981463a5f01fe",
     "StrConfig/tiny": "f693ef729eef7e5d",
 }

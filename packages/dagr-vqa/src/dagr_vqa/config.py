@@ -39,7 +39,7 @@ class ModelConfig:
     temporal_dim: int | None = 1024
     heads: int = 1
     ff_dim: int = 128
-    layers: int = 2
+    layers: int = 2  # transformer layers; 0: no temporal branch (DAGR's spatial-only LSVQ model)
     dropout: float = 0.3
     fusion_dim: int = 2048
     regressor_hidden: list[int] = field(default_factory=lambda: [256, 128])
@@ -88,7 +88,7 @@ class DataConfig:
 class LossConfig:
     """Loss = L1 + rank_weight * (differentiable `rank_term`); the seeds' argsort Spearman had no gradient."""
 
-    rank_term: str = "plcc"  # plcc | rank | soft_rank (1 - SRCC of soft ranks) | none
+    rank_term: str = "plcc"  # plcc | rank | soft_rank (1 - SRCC of soft ranks: the seeds' term) | none
     rank_weight: float = 0.1
     rank_temperature: float = 0.1  # soft_rank only: pairwise sigmoid temperature (batch std units)
 
@@ -126,6 +126,10 @@ class DagrConfig:
             raise ConfigError(f"saliency.remap={self.saliency.remap!r}; choose 'max' or 'seed'")
         if self.loss.rank_term not in RANK_TERMS:
             raise ConfigError(f"loss.rank_term={self.loss.rank_term!r}; choose one of {list(RANK_TERMS)}")
+        if self.model.layers < 0:
+            raise ConfigError(
+                f"model.layers={self.model.layers} must be >= 0 (0: the spatial-only model without a temporal branch)"
+            )
         if self.model.pool not in POOLS:
             raise ConfigError(f"model.pool={self.model.pool!r}; choose one of {list(POOLS)}")
         if self.model.backbone == "narrow":
@@ -193,6 +197,9 @@ def _dagr_model(temporal_dim: int = 1024, **kw) -> ModelConfig:
     return ModelConfig(temporal_dim=temporal_dim, heads=1, **kw)
 
 
+_FULL_ALPHA = {"str": 0.75, "dagr": 1.0}
+
+
 def _full(cls: type[DagrConfig], model: ModelConfig, batch_size: int, epochs: int) -> DagrConfig:
     # the seeds' AdamW lr 5e-6, wd 5e-4, cosine down to 1e-8 (here over the whole run)
     trainer = TrainerConfig(
@@ -205,9 +212,13 @@ def _full(cls: type[DagrConfig], model: ModelConfig, batch_size: int, epochs: in
         num_workers=4,
         select_metric="srcc",
     )
-    # each variant's own saliency stage: STR's UNet3D has 8 register tokens, DAGR's 4 (issue #14 point 3)
-    saliency = SaliencyConfig(stage_preset=f"full-{cls.variant}")
-    return cls(size="full", model=model, saliency=saliency, trainer=trainer)
+    # each variant's own saliency stage: STR's UNet3D has 8 register tokens, DAGR's 4 (issue #14 point 3);
+    # the papers' blend weight on KoNViD: STR trained with alpha 0.75, DAGR with 1.0 (issue #14 point 10)
+    saliency = SaliencyConfig(alpha=_FULL_ALPHA[cls.variant], stage_preset=f"full-{cls.variant}")
+    # the seeds' L1 + 0.1 * (1 - SRCC), with the SRCC made differentiable (theirs had no gradient:
+    # `rank_term: none` is what the seeds in effect trained with)
+    loss = LossConfig(rank_term="soft_rank", rank_weight=0.1)
+    return cls(size="full", model=model, saliency=saliency, loss=loss, trainer=trainer)
 
 
 def _small(cls: type[DagrConfig], model: ModelConfig) -> DagrConfig:
