@@ -134,6 +134,12 @@ class SaliencyGuidedMethod(Method):
             return None
         return self._maps
 
+    @property
+    def target_scaling(self) -> str:
+        """How train MOS become training targets (`zscore` | `minmax`, train statistics only);
+        a method whose loss balance depends on the target scale overrides it."""
+        return "zscore"
+
     # -- the saliency stage -----------------------------------------------------------------
     def saliency_stage_config(self) -> Any:
         """The saliency-core training config of the `saliency` pretraining stage."""
@@ -243,7 +249,7 @@ class SaliencyGuidedMethod(Method):
         val_items, val_idx = self._indices(val, strict=False)
         if len(train_items) < 2:
             raise DatasetError(f"{self.name}: need at least 2 decodable training videos, got {len(train_items)}")
-        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items])
+        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items], mode=self.target_scaling)
         train_t = [float(self.calibration.normalize(it.mos)) for it in train_items]
         val_t = [float(self.calibration.normalize(it.mos)) for it in val_items]
         return LabelledClips(train_items, train_idx, train_t), LabelledClips(val_items, val_idx, val_t)

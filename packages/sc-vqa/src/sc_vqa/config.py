@@ -86,12 +86,25 @@ class DataConfig:
     cost_size: list[int] = field(default_factory=lambda: [240, 320])
 
 
+TARGET_SCALINGS = ("zscore", "minmax")
+
+
 @dataclass
 class LossConfig:
-    """Total = MSE(regressor(mean of the two views' embeddings), target) + contrastive_weight * NT-Xent."""
+    """Total = MSE(regressor(mean of the two views' embeddings), target) + contrastive_weight * NT-Xent.
+
+    `targets` sets how MOS become regression targets, from train statistics only. lambda's meaning
+    depends on it: the seed regresses (mos-1)/4 on KoNViD's 1-5 scale, targets in [0, 1] with a
+    variance about 1/39 of z-scored ones, so with z-scored targets the MSE is ~39x larger and the
+    same lambda makes the contrastive term ~40x weaker than the paper's. `minmax` ((mos - min) /
+    (max - min) over the train part: the seed's scaling without assuming the nominal scale) keeps
+    the paper's balance at its lambda = 0.1, which is why it is chosen over rescaling lambda (a lambda
+    tuned for one dataset's MOS spread would not carry over). `zscore` is the earlier behaviour.
+    """
 
     contrastive_weight: float = 0.1  # lambda; 0 gives the regression-only ablation
     tau: float = 0.1
+    targets: str = "zscore"  # zscore | minmax (train-part min-max, the seed's balance)
 
 
 def _sc_augment(**kw) -> ClipAugmentConfig:
@@ -148,6 +161,8 @@ class ScConfig:
                 raise ConfigError(f"model.{name} must be >= 1, got {getattr(m, name)}")
         if self.loss.contrastive_weight < 0:
             raise ConfigError(f"loss.contrastive_weight={self.loss.contrastive_weight} must be >= 0")
+        if self.loss.targets not in TARGET_SCALINGS:
+            raise ConfigError(f"loss.targets={self.loss.targets!r}; choose one of {list(TARGET_SCALINGS)}")
         if self.loss.tau <= 0:
             raise ConfigError(f"loss.tau={self.loss.tau} must be > 0")
         d = self.data
@@ -191,7 +206,13 @@ def _full() -> ScConfig:
         patience=100,
     )
     # SC-VQA's own saliency stage: the UNet3D without register tokens (issue #14 point 3)
-    return ScConfig(size="full", saliency=SaliencyConfig(stage_preset="full-sc"), trainer=trainer)
+    return ScConfig(
+        size="full",
+        saliency=SaliencyConfig(stage_preset="full-sc"),
+        # the paper's MSE / NT-Xent balance at lambda 0.1 (issue #14 point 5)
+        loss=LossConfig(targets="minmax"),
+        trainer=trainer,
+    )
 
 
 def _small() -> ScConfig:

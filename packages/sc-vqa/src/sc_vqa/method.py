@@ -7,7 +7,8 @@ Pipeline of `fit`:
    map cache (`saliency.cache=true`, filled up front, sharded over torchrun ranks) or computed on
    the fly in the data loader; or read from a folder of precomputed maps;
 3. vqa-core's Trainer trains the network on two clip-consistent augmented views per video:
-   loss = MSE(regressor(mean embedding), z-scored MOS) + lambda * NT-Xent(z_view1, z_view2, tau),
+   loss = MSE(regressor(mean embedding), scaled MOS) + lambda * NT-Xent(z_view1, z_view2, tau), with
+   MOS scaled by `loss.targets` (min-max over the train part in `full`, as the seed's (mos-1)/4),
    selecting the epoch on validation SRCC only (the seed selected on a loss mix).
 
 Under torchrun each rank's NT-Xent takes its own micro-batch as the negatives (no cross-rank gather
@@ -107,6 +108,11 @@ class ScMethod(SaliencyGuidedMethod):
 
     def scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ScClipDataset:
         return ScClipDataset(items, indices, self.frame_size, maps=self._map_source())
+
+    @property
+    def target_scaling(self) -> str:
+        """`loss.targets`: the MSE's target scale, which sets its balance against NT-Xent."""
+        return self.config.loss.targets
 
     @property
     def uses_saliency_model(self) -> bool:
