@@ -38,7 +38,7 @@ GOLDEN = {
     "SaliencyConfig/full-str": "bf5e50b3e0e53b17",
     "SaliencyConfig/small": "3826eec1ee54b4ca",
     "SaliencyConfig/tiny": "b604518b43ecba34",
-    "ScConfig/full": "6a7e63e72d5a84c1",
+    "ScConfig/full": "c84ab29340138310",
     "ScConfig/small": "312083f39b19c61c",
     "ScConfig/tiny": "8478d15a2c1f3db5",
     "SharpnessConfig/full": "9d7a061da2aecb8f",

@@ -84,6 +84,11 @@ class DataConfig:
     cache_clips: bool = False  # keep decoded uint8 clips in memory (small datasets, many epochs)
     train_crop: list[int] | None = None
     cost_size: list[int] = field(default_factory=lambda: [240, 320])
+    # [height, width] of the network's input when frames are decoded at native size (the seed's
+    # views): training views are cropped from the native frame (`augment`) and resized once to it,
+    # validation and scoring resize the whole frame to it; None: no resize after decoding
+    view_size: list[int] | None = None
+    vflip_p: float = 0.0  # with view_size: probability of a (clip-consistent) vertical flip per view
 
 
 TARGET_SCALINGS = ("zscore", "minmax")
@@ -110,8 +115,8 @@ class LossConfig:
 def _sc_augment(**kw) -> ClipAugmentConfig:
     """The seed's recipe (RandomResizedCrop scale 0.2-1, flip, ColorJitter 0.4) made clip-consistent.
 
-    The crop is resized back to the decoded size (`size=None`). The seed also flipped vertically;
-    vqa_core's ClipAugment has no vertical flip, so that part is dropped.
+    The crop is resized back to the decoded size (`size=None`), or, with `data.view_size`, to that
+    size from the native frame (`sc_vqa.views.SeedViews`, which adds the seed's vertical flip).
     """
     base = {
         "size": None,
@@ -178,10 +183,22 @@ class ScConfig:
                 )
             if len(d.train_crop) != 2 or min(d.train_crop) < 1:
                 raise ConfigError(f"data.train_crop={d.train_crop} must be [height, width]")
-        elif d.height is None and self.trainer.batch_size > 1:
+            if d.view_size is not None:
+                raise ConfigError("data.train_crop and data.view_size are two ways to make views; set one")
+        if d.view_size is not None:
+            if d.height is not None:
+                raise ConfigError(
+                    "data.view_size resizes frames decoded at native size; set data.height and data.width "
+                    "to null or drop view_size"
+                )
+            if len(d.view_size) != 2 or min(d.view_size) < 1:
+                raise ConfigError(f"data.view_size={d.view_size} must be [height, width]")
+        if not 0.0 <= d.vflip_p <= 1.0:
+            raise ConfigError(f"data.vflip_p={d.vflip_p} is a probability and must lie in [0, 1]")
+        if d.height is None and d.train_crop is None and d.view_size is None and self.trainer.batch_size > 1:
             raise ConfigError(
                 "data.height/width=null reads videos at their own sizes, which cannot share a training batch "
-                "unless data.train_crop crops them; set data.train_crop or trainer.batch_size=1"
+                "unless data.train_crop crops them or data.view_size resizes them; set one, or trainer.batch_size=1"
             )
 
     @property
@@ -209,6 +226,9 @@ def _full() -> ScConfig:
     return ScConfig(
         size="full",
         saliency=SaliencyConfig(stage_preset="full-sc"),
+        # the seed's views (issue #14 point 8): RandomResizedCrop(224, 0.2-1) from the native frame,
+        # both flips, jitter 0.4; no squash to 224x224 before the crop
+        data=DataConfig(height=None, width=None, view_size=[224, 224], vflip_p=0.5),
         # the paper's MSE / NT-Xent balance at lambda 0.1 (issue #14 point 5)
         loss=LossConfig(targets="minmax"),
         trainer=trainer,

@@ -82,6 +82,7 @@ class ScClipDataset(GuidedClipDataset):
     """Items as `frames` float (T, 3, H, W) in [0, 1], `maps` (T, H, W) when a map source is given,
     `target` and `index`; with `augment`, `frames` (2, T, 3, H, W) and `maps` (2, T, H, W): two views.
 
+    `view_size` resizes unaugmented items (validation, scoring) to the training views' size.
     `cache_clips` keeps each decoded clip (and its maps) in memory, which pays off when many epochs
     run over a small dataset; each DataLoader worker holds its own copy. A video that fails to decode
     raises `VideoDecodeError` naming the file (the method drops unreadable videos before training).
@@ -97,9 +98,12 @@ class ScClipDataset(GuidedClipDataset):
         augment: ClipAugment | NativeCrop | None = None,
         seed: int = 0,
         cache_clips: bool = False,
+        view_size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(items, indices, size, targets, maps, augment, seed)
         self.cache_clips = cache_clips
+        # unaugmented items (validation, scoring) resized to the views' size, as the network saw them
+        self.view_size = (int(view_size[0]), int(view_size[1])) if view_size is not None else None
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def view_seed(self, index: int, view: int) -> int:
@@ -129,6 +133,9 @@ class ScClipDataset(GuidedClipDataset):
             if maps is not None:
                 out["maps"] = torch.stack([m for _, m in views]).contiguous()
         else:
+            if self.view_size is not None:
+                frames = resize_frames(frames, self.view_size).clamp_(0.0, 1.0)
+                maps = resize_frames(maps, self.view_size).clamp_(0.0, 1.0) if maps is not None else None
             out["frames"] = frames.contiguous()
             if maps is not None:
                 out["maps"] = maps.contiguous()
