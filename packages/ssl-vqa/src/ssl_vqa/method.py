@@ -39,7 +39,7 @@ from ssl_vqa.released import load_released_dual
 from ssl_vqa.task import DualTask, clip_input_size, initial_dual_model, new_dual_model
 from st_vqrl.stage import STVQRL_STAGE, stvqrl_stage
 from vqa_core.config import config_hash
-from vqa_core.datasets import ManifestItem
+from vqa_core.datasets import ManifestItem, read_manifest_csv
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
 from vqa_core.train import DatasetScores, Trainer, barrier, init_distributed, score_dataset
@@ -110,15 +110,32 @@ class SslMethod(Method):
 
     # -- references (SSL-VQA) ---------------------------------------------------------------
     def reference_items(self, train: Sequence[ManifestItem]) -> list[ManifestItem]:
-        """Pristine videos: `niqe.reference_dir`, else the version-0 videos among `train`."""
+        """Pristine videos: `niqe.reference_dir` (a folder of videos, or a manifest CSV whose
+        `raw_width`/`raw_height`/`raw_pix_fmt`/`raw_fps` columns give headerless .yuv files their
+        geometry, as the seeds' LIVE-VQA / CSIQ / EPFL references are), else the version-0 videos
+        among `train`."""
         folder = self.config.niqe.reference_dir
         if folder:
             root = Path(folder).expanduser()
+            if root.is_file() and root.suffix.lower() == ".csv":
+                items = read_manifest_csv(root)
+                if not items:
+                    raise DatasetError(f"niqe.reference_dir manifest {root} lists no videos")
+                return items
             if not root.is_dir():
-                raise DatasetError(f"niqe.reference_dir {root} is not a folder of pristine videos")
+                raise DatasetError(
+                    f"niqe.reference_dir {root} is neither a folder of pristine videos nor a manifest CSV"
+                )
             files = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
             if not files:
                 raise DatasetError(f"niqe.reference_dir {root} holds no video files ({', '.join(VIDEO_SUFFIXES)})")
+            raw = [p for p in files if p.suffix.lower() == ".yuv"]
+            if raw:
+                raise DatasetError(
+                    f"niqe.reference_dir {root} holds headerless .yuv files ({raw[0].name}, ...) whose size and "
+                    "pixel format a folder cannot say; give a manifest CSV instead (columns video_id, path, mos "
+                    "(empty), raw_width, raw_height, raw_pix_fmt, raw_fps)"
+                )
             return as_manifest_items(files)
         pristine = [it for it in train if str(it.extra.get("version", "")).strip() in ("0", "0.0")]
         if not pristine:
