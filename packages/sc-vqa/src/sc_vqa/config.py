@@ -65,6 +65,9 @@ class SaliencyConfig:
     stage_preset: str = "full"
     stage_dataset: str = "dhf1k"
     stage_data_root: str | None = None
+    # fast: the sampled frames are the UNet3D's clip | faithful: each sampled frame's map from its own
+    # window of consecutive frames at the stage's training stride (saliency_core.infer)
+    windows: str = "fast"
 
 
 @dataclass
@@ -157,6 +160,8 @@ class ScConfig:
             raise ConfigError(
                 "saliency.source=folder needs saliency.maps_dir (a folder of <video_id>/ map folders)"
             )
+        if sal.windows not in ("fast", "faithful"):
+            raise ConfigError(f"saliency.windows={sal.windows!r}; choose 'fast' or 'faithful'")
         if not 0.0 <= sal.alpha <= 1.0:
             raise ConfigError(f"saliency.alpha={sal.alpha} must lie in [0, 1]")
         if m.input_norm not in ("imagenet", "none"):
@@ -225,7 +230,7 @@ def _full() -> ScConfig:
     # SC-VQA's own saliency stage: the UNet3D without register tokens (issue #14 point 3)
     return ScConfig(
         size="full",
-        saliency=SaliencyConfig(stage_preset="full-sc"),
+        saliency=SaliencyConfig(stage_preset="full-sc", windows="faithful"),  # points 3 and 2
         # the seed's views (issue #14 point 8): RandomResizedCrop(224, 0.2-1) from the native frame,
         # both flips, jitter 0.4; no squash to 224x224 before the crop
         data=DataConfig(height=None, width=None, view_size=[224, 224], vflip_p=0.5),

@@ -46,15 +46,21 @@ class CachedModelMaps:
 
 
 class OnTheFlyMaps:
-    """Maps computed from the decoded clip by a saliency model, nothing stored (`saliency.cache=false`)."""
+    """Maps computed by a saliency model, nothing stored (`saliency.cache=false`): from the decoded
+    clip (`windows="fast"`), or from each sampled frame's window of frames `stride` apart, decoded
+    here at the clip's size (`"faithful"`, see `saliency_core.infer`)."""
 
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
+    def __init__(self, model: nn.Module, windows: str = "fast", stride: int = 1) -> None:
+        self.model, self.windows, self.stride = model, windows, int(stride)
 
     def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
-        from saliency_core import predict_maps
+        from saliency_core import predict_maps, predict_window_maps, window_indices
 
-        return predict_maps(self.model, clip)
+        if self.windows == "fast":
+            return predict_maps(self.model, clip)
+        clip_len = int(self.model.config.clip_len)
+        frames = read_guided_clip(item, window_indices(list(indices), clip_len, self.stride), tuple(clip.shape[1:3]))
+        return predict_window_maps(self.model, frames, clip_len)
 
 
 class FolderMaps:

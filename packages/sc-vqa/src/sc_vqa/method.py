@@ -158,7 +158,9 @@ class ScMethod(SaliencyGuidedMethod):
             return FolderMaps(sal.maps_dir)
         assert self.saliency_model is not None
         cache = self.map_cache()
-        return CachedModelMaps(cache, self.frame_size) if cache is not None else OnTheFlyMaps(self.saliency_model)
+        if cache is not None:
+            return CachedModelMaps(cache, self.frame_size)
+        return OnTheFlyMaps(self.saliency_model, *self.map_windows)
 
     def augmentation(self) -> ClipAugment | NativeCrop | SeedViews:
         """The clip-consistent augmentation of the training views: native-scale windows and flips
