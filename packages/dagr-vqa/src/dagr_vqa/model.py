@@ -278,16 +278,24 @@ class QualityRegressor(nn.Module):
 
 
 class QualityHead(nn.Module):
-    """Per-frame features (B, T, C) -> score (B,): concat[mean_T(x), temporal(x)] -> fusion -> regressor."""
+    """Per-frame features (B, T, C) -> score (B,): concat[mean_T(x), temporal(x)] -> fusion -> regressor.
+
+    With `cfg.layers == 0` there is no temporal branch: mean_T(x) -> fusion -> regressor, the
+    spatial-only model DAGR-VQA's seed actually trains on LSVQ (`VideoQualityModelSpatialOnly`,
+    seed_audit §2.5), kept as an option because its published LSVQ numbers come from it.
+    """
 
     def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
         super().__init__()
-        self.temporal = TemporalTransformer(in_dim, cfg)
-        self.fusion = nn.Linear(in_dim + self.temporal.out_dim, cfg.fusion_dim)
+        self.temporal = TemporalTransformer(in_dim, cfg) if cfg.layers > 0 else None
+        temporal_dim = self.temporal.out_dim if self.temporal is not None else 0
+        self.fusion = nn.Linear(in_dim + temporal_dim, cfg.fusion_dim)
         self.regressor = QualityRegressor(cfg.fusion_dim, tuple(cfg.regressor_hidden), cfg.dropout)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        fused = torch.cat([features.mean(dim=1), self.temporal(features)], dim=-1)
+        fused = features.mean(dim=1)
+        if self.temporal is not None:
+            fused = torch.cat([fused, self.temporal(features)], dim=-1)
         return self.regressor(self.fusion(fused))
 
 

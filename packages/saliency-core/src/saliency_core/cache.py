@@ -3,7 +3,7 @@
 The VQA methods (dagr-vqa, sc-vqa) need maps at exactly their RGB frame indices, for every
 video, every split, every run; running the UNet3D again each time would dominate a CPU run.
 An entry's key is a digest of the video file (resolved path, size, mtime), the frame indices,
-the map size, a hash of the model's weights and config and `MAPS_VERSION`, so a changed video,
+the map size, the window mode (and its stride), a hash of the model's weights and config and `MAPS_VERSION`, so a changed video,
 sampler, checkpoint or map-making code never reuses a stale entry. Entries are `.npy` float16
 arrays written atomically (temporary file + rename), so torchrun ranks can fill one cache
 concurrently.
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency_core.infer import predict_maps
+from saliency_core.infer import WINDOW_MODES, predict_maps, predict_window_maps, window_indices
 from vqa_core.errors import VideoDecodeError
 
 #: Version of the code that makes a cached map (decoding, `predict_maps`, float16 storage):
@@ -60,10 +60,38 @@ class SaliencyMapCache:
     `predict_maps`).
     """
 
-    def __init__(self, model: nn.Module, cache_dir: str | Path, model_id: str | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        cache_dir: str | Path,
+        model_id: str | None = None,
+        windows: str = "fast",
+        stride: int = 1,
+    ) -> None:
+        if windows not in WINDOW_MODES:
+            raise ValueError(f"windows={windows!r}; choose one of {', '.join(WINDOW_MODES)}")
         self.model = model
         self.cache_dir = Path(cache_dir)
         self.model_id = model_id or model_hash(model)
+        self.windows = windows  # fast | faithful (see saliency_core.infer)
+        self.stride = int(stride)  # faithful: the frame step inside a window (the model's training stride)
+
+    @property
+    def clip_len(self) -> int:
+        config = getattr(self.model, "config", None)
+        return int(config.clip_len) if config is not None else 8
+
+    def frames_to_read(self, indices: Sequence[int]) -> list[int]:
+        """The frames to decode for the maps of `indices`: themselves (fast) or their windows (faithful)."""
+        if self.windows == "fast":
+            return [int(i) for i in indices]
+        return window_indices(list(indices), self.clip_len, self.stride)
+
+    def predict(self, clip: Any) -> torch.Tensor:
+        """Maps `(T, H, W)` of the sampled frames from the frames `frames_to_read` decoded."""
+        if self.windows == "fast":
+            return predict_maps(self.model, clip)
+        return predict_window_maps(self.model, clip, self.clip_len)
 
     def key(self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> str:
         from saliency_core.guided_clips import frame_size
@@ -74,6 +102,7 @@ class SaliencyMapCache:
             "indices": [int(i) for i in indices],
             "size": [int(size[0]), int(size[1])] if size is not None else "native",
             "model": self.model_id,
+            "windows": self.windows if self.windows == "fast" else f"{self.windows}/{self.stride}",
             "version": MAPS_VERSION,
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -101,8 +130,9 @@ class SaliencyMapCache:
                 file.unlink(missing_ok=True)  # a torn or corrupt entry: recompute it
         from vqa_core.video import read_clip
 
-        clip = read_clip(path, list(indices), size=tuple(size) if size is not None else None, raw=raw)
-        return self.store(path, indices, size, predict_maps(self.model, clip))
+        frames = self.frames_to_read(indices)
+        clip = read_clip(path, frames, size=tuple(size) if size is not None else None, raw=raw)
+        return self.store(path, indices, size, self.predict(clip))
 
     def store(
         self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None, maps: torch.Tensor

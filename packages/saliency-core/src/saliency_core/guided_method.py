@@ -126,13 +126,31 @@ class SaliencyGuidedMethod(Method):
         from saliency_core.cache import SaliencyMapCache
 
         self.saliency_model = model.to(self.device).eval()
-        self._maps = SaliencyMapCache(self.saliency_model, self.cache_dir / "maps", model_id=identity)
+        windows, stride = self.map_windows
+        self._maps = SaliencyMapCache(
+            self.saliency_model, self.cache_dir / "maps", model_id=identity, windows=windows, stride=stride
+        )
+
+    @property
+    def map_windows(self) -> tuple[str, int]:
+        """(`saliency.windows`, the window stride): `faithful` maps come from windows of consecutive
+        frames at the saliency model's training stride (`data.frame_stride` of `stage_preset`)."""
+        windows = getattr(self.config.saliency, "windows", "fast")
+        if windows == "fast":
+            return "fast", 1
+        return windows, int(self.saliency_stage_config().data.frame_stride)
 
     def map_cache(self) -> SaliencyMapCache | None:
         """The on-disk cache of the saliency model's maps, when maps come from a cached model."""
         if not (self.uses_saliency_model and self.caches_maps):
             return None
         return self._maps
+
+    @property
+    def target_scaling(self) -> str:
+        """How train MOS become training targets (`zscore` | `minmax`, train statistics only);
+        a method whose loss balance depends on the target scale overrides it."""
+        return "zscore"
 
     # -- the saliency stage -----------------------------------------------------------------
     def saliency_stage_config(self) -> Any:
@@ -186,7 +204,6 @@ class SaliencyGuidedMethod(Method):
     ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
         """Make the maps not cached yet; per item (decode s, saliency model s, error), zeros for
         items already cached. Under torchrun each rank makes its share."""
-        from saliency_core.infer import predict_maps
         from vqa_core.train import score_dataset
         from vqa_core.train.distributed import broadcast_object
 
@@ -203,11 +220,11 @@ class SaliencyGuidedMethod(Method):
         def forward(batch: Mapping[str, Any]) -> torch.Tensor:
             for job, clip in zip(batch["job"].tolist(), batch["clip"]):
                 i = todo[job]
-                cache.store(items[i].path, indices[i], size, predict_maps(cache.model, clip))
+                cache.store(items[i].path, indices[i], size, cache.predict(clip))
             return batch["job"]
 
         result = score_dataset(
-            _ClipsToMap([items[i] for i in todo], [indices[i] for i in todo], size),
+            _ClipsToMap([items[i] for i in todo], [cache.frames_to_read(indices[i]) for i in todo], size),
             forward,
             batch_size=1,
             device=self.device,
@@ -243,7 +260,7 @@ class SaliencyGuidedMethod(Method):
         val_items, val_idx = self._indices(val, strict=False)
         if len(train_items) < 2:
             raise DatasetError(f"{self.name}: need at least 2 decodable training videos, got {len(train_items)}")
-        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items])
+        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items], mode=self.target_scaling)
         train_t = [float(self.calibration.normalize(it.mos)) for it in train_items]
         val_t = [float(self.calibration.normalize(it.mos)) for it in val_items]
         return LabelledClips(train_items, train_idx, train_t), LabelledClips(val_items, val_idx, val_t)
@@ -363,7 +380,7 @@ class SaliencyGuidedMethod(Method):
         parts: dict[str, tuple[nn.Module, tuple[Any, ...]]] = {"model": (net, (frames, maps))}
         if self.uses_saliency_model:
             sal = self.saliency_model or self._saliency_architecture()
-            parts["saliency model"] = (sal, (saliency_windows(sal, d.num_frames),))
+            parts["saliency model"] = (sal, (saliency_windows(sal, d.num_frames, self.map_windows[0]),))
         return parts
 
     def _saliency_architecture(self) -> nn.Module:
@@ -394,11 +411,11 @@ class _ClipsToMap(Dataset):
         return {"clip": torch.from_numpy(np.ascontiguousarray(clip)), "job": j}
 
 
-def saliency_windows(model: nn.Module, num_frames: int) -> torch.Tensor:
-    """What `saliency_core.predict_maps` feeds the UNet3D for `num_frames` frames, as one batch:
-    (windows, 3, clip_len, height, width) at the model's own input size, the last window padded.
-    """
+def saliency_windows(model: nn.Module, num_frames: int, mode: str = "fast") -> torch.Tensor:
+    """What the UNet3D is fed for the maps of `num_frames` sampled frames, as one batch:
+    (windows, 3, clip_len, height, width) at the model's own input size; `fast`: the sampled
+    frames in windows (the last padded), `faithful`: one window per sampled frame."""
     cfg = model.config
-    windows = -(-int(num_frames) // cfg.clip_len)
+    windows = int(num_frames) if mode == "faithful" else -(-int(num_frames) // cfg.clip_len)
     device = next(model.parameters()).device
     return torch.rand(windows, 3, cfg.clip_len, cfg.height, cfg.width, device=device)

@@ -46,15 +46,21 @@ class CachedModelMaps:
 
 
 class OnTheFlyMaps:
-    """Maps computed from the decoded clip by a saliency model, nothing stored (`saliency.cache=false`)."""
+    """Maps computed by a saliency model, nothing stored (`saliency.cache=false`): from the decoded
+    clip (`windows="fast"`), or from each sampled frame's window of frames `stride` apart, decoded
+    here at the clip's size (`"faithful"`, see `saliency_core.infer`)."""
 
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
+    def __init__(self, model: nn.Module, windows: str = "fast", stride: int = 1) -> None:
+        self.model, self.windows, self.stride = model, windows, int(stride)
 
     def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
-        from saliency_core import predict_maps
+        from saliency_core import predict_maps, predict_window_maps, window_indices
 
-        return predict_maps(self.model, clip)
+        if self.windows == "fast":
+            return predict_maps(self.model, clip)
+        clip_len = int(self.model.config.clip_len)
+        frames = read_guided_clip(item, window_indices(list(indices), clip_len, self.stride), tuple(clip.shape[1:3]))
+        return predict_window_maps(self.model, frames, clip_len)
 
 
 class FolderMaps:
@@ -82,6 +88,7 @@ class ScClipDataset(GuidedClipDataset):
     """Items as `frames` float (T, 3, H, W) in [0, 1], `maps` (T, H, W) when a map source is given,
     `target` and `index`; with `augment`, `frames` (2, T, 3, H, W) and `maps` (2, T, H, W): two views.
 
+    `view_size` resizes unaugmented items (validation, scoring) to the training views' size.
     `cache_clips` keeps each decoded clip (and its maps) in memory, which pays off when many epochs
     run over a small dataset; each DataLoader worker holds its own copy. A video that fails to decode
     raises `VideoDecodeError` naming the file (the method drops unreadable videos before training).
@@ -97,9 +104,12 @@ class ScClipDataset(GuidedClipDataset):
         augment: ClipAugment | NativeCrop | None = None,
         seed: int = 0,
         cache_clips: bool = False,
+        view_size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(items, indices, size, targets, maps, augment, seed)
         self.cache_clips = cache_clips
+        # unaugmented items (validation, scoring) resized to the views' size, as the network saw them
+        self.view_size = (int(view_size[0]), int(view_size[1])) if view_size is not None else None
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def view_seed(self, index: int, view: int) -> int:
@@ -129,6 +139,9 @@ class ScClipDataset(GuidedClipDataset):
             if maps is not None:
                 out["maps"] = torch.stack([m for _, m in views]).contiguous()
         else:
+            if self.view_size is not None:
+                frames = resize_frames(frames, self.view_size).clamp_(0.0, 1.0)
+                maps = resize_frames(maps, self.view_size).clamp_(0.0, 1.0) if maps is not None else None
             out["frames"] = frames.contiguous()
             if maps is not None:
                 out["maps"] = maps.contiguous()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from torch.utils.data import Dataset
 
 from st_vqrl.config import ClipConfig
 from vqa_core.datasets import ManifestItem
+from vqa_core.datasets.manifest import raw_format_of
 from vqa_core.distort import NUM_VERSIONS, parse_distorted_name
 from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError
 from vqa_core.sampling import SampleFrames, apply_fragments, fragment_offsets, spatial_fragments
@@ -46,6 +48,7 @@ class Scene:
     scene_id: str
     paths: dict[int, Path] = field(default_factory=dict)
     num_frames: int | None = None
+    raw: dict[int, Any] = field(default_factory=dict)  # version -> RawFormat of a headerless .yuv
 
     @property
     def distorted(self) -> list[int]:
@@ -74,6 +77,8 @@ def scenes_from_items(items: Sequence[ManifestItem], k: int, source: str = "mani
             )
         scene = scenes.setdefault(str(extra["scene"]), Scene(str(extra["scene"])))
         scene.paths[int(extra["version"])] = Path(item.path)
+        if raw_format_of(item) is not None:
+            scene.raw[int(extra["version"])] = raw_format_of(item)
         if isinstance(extra.get("num_frames"), int) and extra["num_frames"] > 0:
             n = int(extra["num_frames"])
             scene.num_frames = n if scene.num_frames is None else min(scene.num_frames, n)
@@ -97,7 +102,7 @@ def scenes_from_folder(folder: str | Path, k: int) -> list[Scene]:
 
 def _num_frames(scene: Scene) -> int:
     if scene.num_frames is None:
-        counts = [int(probe(p).num_frames) for p in scene.paths.values()]
+        counts = [int(probe(p, raw=scene.raw.get(v)).num_frames) for v, p in scene.paths.items()]
         scene.num_frames = min(counts)
     if scene.num_frames < 1:
         raise VideoDecodeError(f"scene {scene.scene_id}: a version reports no frames ({scene.paths[0]})")
@@ -145,7 +150,7 @@ class PretrainDataset(Dataset):
         indices = self.sampler(_num_frames(scene), train=True, rng=rng)
         frames = []
         for v in versions:
-            clip = read_clip(scene.paths[v], indices)  # (2L, H, W, 3) uint8
+            clip = read_clip(scene.paths[v], indices, raw=scene.raw.get(v))  # (2L, H, W, 3) uint8
             if frames and clip.shape != frames[0].shape:
                 raise DatasetError(
                     f"scene {scene.scene_id}: {scene.paths[v]} decodes to {clip.shape[1:3]} but "
@@ -162,23 +167,27 @@ class PretrainDataset(Dataset):
         return {"clips": torch.stack(views, dim=1).contiguous()}
 
 
-def eval_clips(path: str | Path, clip: ClipConfig, num_clips: int) -> torch.Tensor:
-    """Deterministic evaluation input: `num_clips` centred clips, centred fragments; uint8 (K, 3, L, S, S)."""
+def eval_clips(video: str | Path | ManifestItem, clip: ClipConfig, num_clips: int) -> torch.Tensor:
+    """Deterministic evaluation input: `num_clips` centred clips, centred fragments; uint8 (K, 3, L, S, S).
+
+    A `ManifestItem` of a headerless .yuv brings its raw geometry (`raw_*` columns), as every
+    method reads raw video (a bare path to a .yuv cannot be decoded)."""
+    path, raw = (video.path, raw_format_of(video)) if isinstance(video, ManifestItem) else (Path(video), None)
     sampler = SampleFrames(clip.clip_len, clip.frame_interval, num_clips=num_clips)
-    n = int(probe(path).num_frames)
+    n = int(probe(path, raw=raw).num_frames)
     if n < 1:
         raise VideoDecodeError(f"{path}: the video reports no frames")
-    frames = read_clip(path, sampler(n, train=False))
+    frames = read_clip(path, sampler(n, train=False), raw=raw)
     video = torch.from_numpy(frames).permute(3, 0, 1, 2)  # (3, K*L, H, W)
     parts = video.reshape(3, num_clips, clip.clip_len, *video.shape[-2:]).transpose(0, 1)
     return spatial_fragments(parts, grid=clip.grid, patch=clip.patch, aligned=clip.aligned).contiguous()
 
 
 class EvalClipDataset(Dataset):
-    """`{"clips": uint8 (K, 3, L, S, S)}` per video path."""
+    """`{"clips": uint8 (K, 3, L, S, S)}` per video (a path, or a manifest item with its raw format)."""
 
-    def __init__(self, paths: Sequence[str | Path], clip: ClipConfig, num_clips: int) -> None:
-        self.paths = [Path(p) for p in paths]
+    def __init__(self, paths: Sequence[str | Path | ManifestItem], clip: ClipConfig, num_clips: int) -> None:
+        self.paths = [p if isinstance(p, ManifestItem) else Path(p) for p in paths]
         self.clip = clip
         self.num_clips = int(num_clips)
 

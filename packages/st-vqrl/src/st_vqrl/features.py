@@ -28,6 +28,7 @@ from torch import nn
 from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
+from vqa_core.datasets import ManifestItem
 from vqa_core.train import score_dataset
 from vqa_core.train.distributed import broadcast_object
 
@@ -117,7 +118,7 @@ class TokenScores(NamedTuple):
 def token_scores(
     backbone: nn.Module,
     projection: nn.Module,
-    videos: Sequence[str | Path],
+    videos: Sequence[str | Path | ManifestItem],
     clip: ClipConfig,
     num_clips: int,
     *,
@@ -131,7 +132,8 @@ def token_scores(
     (`cache_dir=None`: no cache). A cached video's decode seconds are the cache read, its
     model seconds 0. A video that cannot be read gets None and its reason. Each entry:
     "tokens" (num_clips * T' * H' * W', C) and "projected" (same count, D)."""
-    videos = [Path(v) for v in videos]
+    videos = [v if isinstance(v, ManifestItem) else Path(v) for v in videos]  # items keep their raw format
+    names = [str(v.path if isinstance(v, ManifestItem) else v) for v in videos]
     n = len(videos)
     model = _Extractor(backbone, projection).to(device).eval()
     entries: list[dict[str, torch.Tensor] | None] = [None] * n
@@ -139,11 +141,11 @@ def token_scores(
     errors: list[str | None] = [None] * n
     cache = TokenCache(cache_dir, weights_hash(backbone, projection), clip, num_clips) if cache_dir else None
     paths: list[Path | None] = [None] * n
-    for i, video in enumerate(videos):
+    for i in range(n):
         try:
-            paths[i] = cache.path(video) if cache is not None else None
+            paths[i] = cache.path(names[i]) if cache is not None else None
         except OSError as err:
-            errors[i] = f"{video}: cannot read the video ({err})"
+            errors[i] = f"{names[i]}: cannot read the video ({err})"
     # rank 0 says which entries are missing: under torchrun every rank must run the same list
     # (another rank may already be writing entries of this call)
     readable = [i for i in range(n) if errors[i] is None]
@@ -167,7 +169,7 @@ def token_scores(
         forward,
         batch_size=batch_size,
         device=device,
-        names=[str(videos[i]) for i in todo],
+        names=[names[i] for i in todo],
         progress=progress,
         description=description,
     )
