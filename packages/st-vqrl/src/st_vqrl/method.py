@@ -162,9 +162,18 @@ class StVqrlMethod(Method):
             raise VideoDecodeError(f"stvqrl: {what}: {failed[0]}")
         return [e for e in result.entries if e is not None]
 
-    @staticmethod
-    def _pooled(entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
-        return np.stack([e["tokens"].double().mean(0).numpy() for e in entries])
+    def _pooled(self, entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
+        """The probe's input per video (`eval.pool`)."""
+        if self.config.eval.pool == "mean":
+            return np.stack([e["tokens"].double().mean(0).numpy() for e in entries])
+        rows = []
+        for e in entries:
+            parts = [e[key].double() for key in ("tokens", "projected")]
+            pooled = [f(t) for t in parts for f in (lambda t: t.mean(0), lambda t: t.std(0))]
+            if self.config.eval.pool == "stages":
+                pooled.append(e["stages"].double().mean(0))
+            rows.append(torch.cat(pooled).numpy())
+        return np.stack(rows)
 
     def _zero_shot_raw(
         self, entries: Sequence[Mapping[str, torch.Tensor]], space: str | None = None
