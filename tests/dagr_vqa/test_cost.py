@@ -44,10 +44,12 @@ def test_cost_covers_the_network_and_the_saliency_model(cls):
     assert net is method.model
     frames, maps = inputs
     d = method.config.data
-    assert frames.shape == (1, d.num_frames, 3, d.height, d.width) and maps.shape == (1, d.num_frames, d.height, d.width)
+    h, w = method.cost_frame_size  # native-size reading counts at data.cost_size
+    assert (h, w) == (tuple(d.cost_size) if d.height is None else (d.height, d.width))
+    assert frames.shape == (1, d.num_frames, 3, h, w) and maps.shape == (1, d.num_frames, h, w)
     assert parts["model"]["flops"] == count_flops(method.model, inputs) > 0
     sal = method.saliency_model or method.cost_parts()["saliency model"][0]
-    clip = torch.rand(d.num_frames, d.height, d.width, 3)
+    clip = torch.rand(d.num_frames, h, w, 3)
     assert parts["saliency model"]["flops"] == count_flops(_PredictMaps(sal), clip) > 0
     assert cost["flops"] == parts["model"]["flops"] + parts["saliency model"]["flops"]
     assert "saliency model" in cost["note"]
@@ -77,5 +79,5 @@ def test_caveats_name_a_random_trunk():
     assert DagrMethod(cfg, device="cpu").caveats() == ["random-init trunk"]
     frozen = replace(cfg, fit=replace(cfg.fit, freeze_backbone=True))
     assert DagrMethod(frozen, device="cpu").caveats() == ["frozen random trunk"]
-    imagenet = replace(cfg, model=replace(cfg.model, pretrained=True))
+    imagenet = replace(cfg, model=replace(cfg.model, backbone="resnet18", pretrained=True))
     assert DagrMethod(imagenet, device="cpu").caveats() == []

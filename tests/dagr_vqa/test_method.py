@@ -14,6 +14,7 @@ import torch
 
 from dagr_vqa.method import DagrMethod, StrMethod
 from saliency_core import model as saliency_model_module
+from vqa_core.config import load_config
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import VqaError
 from vqa_core.sampling import uniform_indices
@@ -54,7 +55,9 @@ def fitted(
     videos: list[ManifestItem], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[DagrMethod, dict, Path]:
     root = tmp_path_factory.mktemp("dagr")
-    method = DagrMethod("tiny", device="cpu", cache_dir=root / "cache")
+    # the test videos are 48x64: native-scale crops of 32x32 (the preset's 96x96 would not fit)
+    cfg = load_config(DagrMethod.config_class, "tiny", {"data.train_crop": [32, 32], "trainer.epochs": 2})
+    method = DagrMethod(cfg, device="cpu", cache_dir=root / "cache")
     method.use_saliency_model(_tiny_saliency_model())
     history = method.fit(videos[:4], videos[4:], root / "work", progress=False)
     return method, history, root
@@ -70,7 +73,7 @@ def test_fit_selects_on_validation(fitted) -> None:
 
 def test_maps_are_cached_at_the_rgb_frame_indices(fitted, videos) -> None:
     method, _, _ = fitted
-    size = (method.config.data.height, method.config.data.width)
+    size = method.frame_size  # None: native size
     rgb_indices = [int(i) for i in uniform_indices(NUM_FRAMES, method.config.data.num_frames)]
     maps = method.map_cache()
     assert all(maps.has(v.path, rgb_indices, size) for v in videos)  # fit fills train and val
@@ -84,14 +87,16 @@ def test_untrained_method_refuses_to_predict(videos) -> None:
 
 def test_frozen_backbone_features_are_cached_and_reused(videos, tmp_path) -> None:
     overrides = {
+        "model.backbone": "resnet18",
+        "data.height": 64,
+        "data.width": 96,
+        "data.train_crop": None,
         "saliency.enabled": False,
         "fit.freeze_backbone": True,
         "fit.cache_features": True,
         "fit.augment": False,
         "trainer.epochs": 1,
     }
-    from vqa_core.config import load_config
-
     cfg = load_config(StrMethod.config_class, "tiny", overrides)
     first = StrMethod(cfg, device="cpu", cache_dir=tmp_path / "cache")
     first.fit(videos[:4], videos[4:], tmp_path / "run1", progress=False)

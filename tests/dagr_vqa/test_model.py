@@ -65,7 +65,7 @@ def test_forward_returns_one_score_per_clip_for_any_length(variant: str, num_fra
 def test_clips_in_a_batch_do_not_mix() -> None:
     """The seeds' reshape scrambled frames across clips; with permute/flatten each clip stands alone."""
     torch.manual_seed(0)
-    model = build_model("dagr", "tiny").eval()
+    model = build_model("dagr", "tiny", backbone="resnet18", pool="mean").eval()  # mean pooling, by hand below
     frames = torch.rand(3, 4, 3, 64, 96)
     maps = torch.rand(3, 4, 64, 96)
     with torch.no_grad():
@@ -159,7 +159,7 @@ def test_offline_pretrained_raises_a_helpful_error(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
     with pytest.raises(WeightsUnavailableError, match=r"ResNet18_Weights\.IMAGENET1K_V1.*weights_path"):
-        build_model("dagr", "tiny", pretrained=True)
+        build_model("dagr", "tiny", pretrained=True, backbone="resnet18")
 
 
 def test_weights_path_loads_a_local_state_dict(tmp_path) -> None:
@@ -167,10 +167,10 @@ def test_weights_path_loads_a_local_state_dict(tmp_path) -> None:
     reference = torchvision.models.resnet18(weights=None)
     path = tmp_path / "resnet18-local.pth"
     torch.save(reference.state_dict(), path)
-    model = build_model("dagr", "tiny", pretrained=True, weights_path=str(path))
+    model = build_model("dagr", "tiny", pretrained=True, backbone="resnet18", weights_path=str(path))
     torch.testing.assert_close(model.spatial.trunk[0].weight, reference.conv1.weight)
     with pytest.raises(WeightsUnavailableError, match="does not exist"):
-        build_model("dagr", "tiny", pretrained=True, weights_path=str(tmp_path / "missing.pth"))
+        build_model("dagr", "tiny", pretrained=True, backbone="resnet18", weights_path=str(tmp_path / "missing.pth"))
 
 
 def test_bad_config_values_are_config_errors() -> None:

@@ -26,7 +26,8 @@ def _hand_count(method: ScMethod) -> int:
     """FLOPs of ScVQA on one clip, written out layer by layer (a multiply-add is 2)."""
     cfg = method.config
     m, d = cfg.model, cfg.data
-    t, hw = d.num_frames, d.height * d.width
+    h, w = method.cost_frame_size  # native-size reading counts at data.cost_size
+    t, hw = d.num_frames, h * w
     c_in = 4 if cfg.saliency.enabled and cfg.saliency.fusion == "channel" else 3
     feat = m.conv_channels * m.pool_size**2
     flops = 2 * c_in * 9 * m.conv_channels * hw * t  # 3x3 conv, padding 1, every frame
@@ -70,7 +71,7 @@ def test_saliency_model_counted_is_what_predict_maps_runs():
     sal = method._saliency_architecture().eval()
     method.use_saliency_model(sal)
     counted = model_cost(method)["parts"]["saliency model"]["flops"]
-    clip = torch.rand(6, method.config.data.height, method.config.data.width, 3)
+    clip = torch.rand(6, *method.cost_frame_size, 3)
 
     class PredictMaps(torch.nn.Module):  # predict_maps itself, as the counted forward
         def __init__(self) -> None:

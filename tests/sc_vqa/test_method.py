@@ -124,7 +124,9 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> list[ManifestItem]:
 @pytest.fixture(scope="module")
 def fitted(videos, tmp_path_factory) -> tuple[ScMethod, dict, Path]:
     root = tmp_path_factory.mktemp("sc")
-    method = ScMethod("tiny", device="cpu", cache_dir=root / "cache")
+    # the test videos are 48x64: native-scale windows of 32x32 (the preset's 96x96 would not fit)
+    cfg = load_config(ScMethod.config_class, "tiny", {"data.train_crop": [32, 32], "trainer.epochs": 2})
+    method = ScMethod(cfg, device="cpu", cache_dir=root / "cache")
     method.use_saliency_model(_tiny_saliency_model())
     history = method.fit(videos[:4], videos[4:], root / "work", progress=False)
     return method, history, root
@@ -151,7 +153,7 @@ def test_maps_are_cached_at_the_rgb_frame_indices(fitted, videos) -> None:
 
 def test_on_the_fly_maps_equal_the_cached_ones(fitted, videos) -> None:
     method, _, _ = fitted
-    size = (method.config.data.height, method.config.data.width)
+    size = method.frame_size  # None: native size
     idx = [int(i) for i in uniform_indices(NUM_FRAMES, method.config.data.num_frames)]
     cached = method.map_cache().maps(videos[1].path, idx, size)
     live = OnTheFlyMaps(method.saliency_model)(videos[1], idx, read_clip(videos[1].path, idx, size=size))
@@ -171,14 +173,21 @@ def test_folder_maps_and_on_the_fly_maps_train_without_a_cache(videos, tmp_path)
     cfg = load_config(
         ScMethod.config_class,
         "tiny",
-        {"saliency.source": "folder", "saliency.maps_dir": str(maps_dir), "trainer.max_steps": 1},
+        {
+            "saliency.source": "folder",
+            "saliency.maps_dir": str(maps_dir),
+            "trainer.max_steps": 1,
+            "data.train_crop": [32, 32],
+        },
     )
     method = ScMethod(cfg, device="cpu", cache_dir=tmp_path / "cache")
     assert method.pretrain_stages() == []
     method.fit(videos[:3], videos[3:5], tmp_path / "run-folder", progress=False)
     assert np.isfinite(method.predict(videos[:2])).all()
 
-    live = load_config(ScMethod.config_class, "tiny", {"saliency.cache": False, "trainer.max_steps": 1})
+    live = load_config(
+        ScMethod.config_class, "tiny", {"saliency.cache": False, "trainer.max_steps": 1, "data.train_crop": [32, 32]}
+    )
     method = ScMethod(live, device="cpu", cache_dir=tmp_path / "cache")
     method.use_saliency_model(_tiny_saliency_model())
     method.fit(videos[:3], videos[3:5], tmp_path / "run-live", progress=False)

@@ -26,7 +26,7 @@ def test_paper_settings_in_full():
     assert (ssl.niqe.tau_train, ssl.niqe.tau_test) == (0.01, 0.1)
     assert qasa.clip.arch == "ViT-B-32" and qasa.clip.pretrained == "openai" and qasa.clip.tau == 0.1
     assert (qasa.optim.aux_lr, qasa.optim.aux_weight_decay) == (5e-6, 1e-3)
-    assert ssl.semi.labelled == 0.25 and ssl.semi.transfer == "batch"
+    assert ssl.semi.labelled == 500 and ssl.semi.val_labelled == 50 and ssl.semi.transfer == "batch"  # issue #14 point 4
     assert ssl.stvqrl.clip.grid * ssl.stvqrl.clip.patch == 224 and ssl.sampling.clip_len == 32
 
 

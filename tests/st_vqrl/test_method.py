@@ -148,3 +148,31 @@ def test_random_init_and_errors(data, tmp_path):
     assert released.pretrain_stages() == []
     with pytest.raises(WeightsUnavailableError, match=r"missing\.pth"):
         released.fit(data["train"], data["val"], tmp_path / "c", progress=False)
+
+
+def test_stage_statistics_reach_the_probe():
+    """`eval.pool`: the probe input grows by the token spread, then by every stage's mean and std."""
+    import torch
+
+    from st_vqrl import StVqrlConfig
+    from st_vqrl.method import StVqrlMethod
+    from st_vqrl.pretrain import build_net
+    from vqa_core.config import load_config
+
+    cfg = load_config(StVqrlConfig, "tiny", {"pretrain.enabled": False})
+    assert StVqrlConfig.PRESETS["tiny"].eval.pool == "stages"
+    net = build_net(cfg, pretrained=False).eval()
+    clips = torch.rand(2, 3, cfg.clip.clip_len, cfg.clip.size, cfg.clip.size)
+    with torch.no_grad():
+        tokens, stats = net.backbone.forward_stages(clips)
+        assert torch.equal(tokens, net.backbone(clips))
+    widths = [net.backbone.features[i][-1].norm1.normalized_shape[0] for i in range(0, len(net.backbone.features), 2)]
+    assert stats.shape == (2, 2 * sum(widths))
+    entry = {"tokens": torch.randn(8, net.backbone.out_channels), "projected": torch.randn(8, cfg.pretrain.proj_dim),
+             "stages": stats}
+    sizes = {}
+    for pool in ("mean", "mean_std", "stages"):
+        method = StVqrlMethod(load_config(StVqrlConfig, cfg, {"eval.pool": pool}), device="cpu", cache_dir=None)
+        sizes[pool] = method._pooled([entry]).shape[1]
+    c, d = net.backbone.out_channels, cfg.pretrain.proj_dim
+    assert sizes == {"mean": c, "mean_std": 2 * (c + d), "stages": 2 * (c + d) + stats.shape[1]}

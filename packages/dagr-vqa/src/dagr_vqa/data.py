@@ -16,15 +16,20 @@ from torch.utils.data import Dataset
 
 from dagr_vqa.cache import FeatureCache
 from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
+from saliency_core.native_crop import NativeCrop, NativeCropConfig
 from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.transforms import ClipAugment, ClipAugmentConfig
 
 __all__ = ["ClipDataset", "FeatureDataset", "augmentation", "clip_indices"]
 
 
-def augmentation() -> ClipAugment:
-    """The seeds' recipe made clip-consistent: horizontal flip and mild colour jitter, no crop or
-    rescale (resampling would change the very sharpness the model is asked to judge)."""
+def augmentation(train_crop: Sequence[int] | None = None) -> ClipAugment | NativeCrop:
+    """With `train_crop` ([height, width]): a random window at native scale and a horizontal flip,
+    the same for every frame and map of a clip (no resampling, no colour change: the label holds).
+    Without: the seeds' recipe made clip-consistent, horizontal flip and mild colour jitter, no
+    crop or rescale (resampling would change the very sharpness the model is asked to judge)."""
+    if train_crop is not None:
+        return NativeCrop(NativeCropConfig(size=(int(train_crop[0]), int(train_crop[1])), hflip_p=0.5))
     return ClipAugment(
         ClipAugmentConfig(
             size=None,
@@ -43,8 +48,11 @@ class ClipDataset(GuidedClipDataset):
     """`frames` float (T, 3, H, W) in [0, 1], `maps` float (T, H, W) when a map cache is given,
     `target` and `index`; with `augment`, frames and maps are augmented jointly per clip.
 
-    Built as `ClipDataset(items, indices, size, targets, maps, augment, seed)` with `maps` a
-    `saliency_core.SaliencyMapCache` and `augment` a `vqa_core.transforms.ClipAugment` (or None).
+    Built as `ClipDataset(items, indices, size, targets, maps, augment, seed, cache_clips)` with
+    `maps` a `saliency_core.SaliencyMapCache`, `augment` a `vqa_core.transforms.ClipAugment` or a
+    `saliency_core.NativeCrop` (or None) and `size` None for native-size frames. `cache_clips`
+    keeps each decoded clip (uint8) and its maps (float16, as the map cache stores them) in
+    memory: decoding, not the network, dominates many epochs over a small dataset on a CPU.
     `indices[i]` are item i's frame indices; `targets[i]` its training target (z-scored MOS).
     Augmentation draws from (seed, epoch, index) only, so it does not depend on worker
     scheduling and a resumed run sees the same clips. A video that fails to decode raises
@@ -52,11 +60,28 @@ class ClipDataset(GuidedClipDataset):
     before training, so a failure here is a real error.
     """
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
+    def __init__(self, *args: Any, cache_clips: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache_clips = cache_clips
+        self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+
+    def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Item i's frames uint8 (T, H, W, 3) and maps (T, H, W), unaugmented."""
+        if i in self._memory:
+            return self._memory[i]
         item, idx = self.items[i], self.indices[i]
-        clip = read_guided_clip(item, idx, self.size)
-        frames = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float().div_(255.0)
-        maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)) if self.maps is not None else None
+        frames = torch.from_numpy(np.ascontiguousarray(read_guided_clip(item, idx, self.size)))
+        maps = None
+        if self.maps is not None:
+            maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)).half()
+        if self.cache_clips:
+            self._memory[i] = (frames, maps)
+        return frames, maps
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        clip, maps = self.clip(i)
+        frames = clip.permute(0, 3, 1, 2).float().div_(255.0)
+        maps = maps.float() if maps is not None else None
         if self.augment is not None:
             frames, maps = self.augment(frames, maps, seed=self.augment_seed(i))
         out: dict[str, Any] = {

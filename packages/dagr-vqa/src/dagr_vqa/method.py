@@ -36,7 +36,7 @@ from saliency_core.guided_method import SaliencyGuidedMethod
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import VqaError
-from vqa_core.losses import plcc_loss, rank_loss
+from vqa_core.losses import plcc_loss, rank_loss, soft_rank_loss
 from vqa_core.train import Trainer, TrainTask, barrier, predict_dataset, quality_validation_metrics
 from vqa_core.train.distributed import broadcast_object
 
@@ -48,13 +48,19 @@ __all__ = ["DagrMethod", "QualityTask", "StrMethod", "network_for", "quality_los
 # --------------------------------------------------------------------------- loss, network, task
 
 
-def quality_loss(pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_weight: float) -> tuple:
-    """L1 + rank_weight * differentiable correlation term; returns (loss, logs)."""
+def quality_loss(
+    pred: torch.Tensor, target: torch.Tensor, rank_term: str, rank_weight: float, temperature: float = 0.1
+) -> tuple:
+    """L1 + rank_weight * differentiable correlation term (plcc, rank, or soft_rank at
+    `temperature`); returns (loss, logs)."""
     l1 = F.l1_loss(pred, target)
     logs = {"l1": float(l1.detach())}
     if rank_term == "none" or rank_weight == 0 or pred.numel() < 2:
         return l1, logs
-    term = plcc_loss(pred, target) if rank_term == "plcc" else rank_loss(pred, target)
+    if rank_term == "soft_rank":
+        term = soft_rank_loss(pred, target, temperature)
+    else:
+        term = plcc_loss(pred, target) if rank_term == "plcc" else rank_loss(pred, target)
     logs[rank_term] = float(term.detach())
     return l1 + rank_weight * term, logs
 
@@ -69,7 +75,7 @@ def network_for(config: DagrConfig, pretrained: bool | None = None) -> SaliencyV
 
 def head_for(config: DagrConfig) -> QualityHead:
     """The quality head alone, trained on cached trunk features (the frozen-backbone fast path)."""
-    return QualityHead(backbone_width(config.model.backbone), config.model)
+    return QualityHead(backbone_width(config.model), config.model)
 
 
 class QualityTask(TrainTask):
@@ -79,12 +85,18 @@ class QualityTask(TrainTask):
     """
 
     def __init__(
-        self, build_model: Callable[[], nn.Module], rank_term: str, rank_weight: float, on_features: bool
+        self,
+        build_model: Callable[[], nn.Module],
+        rank_term: str,
+        rank_weight: float,
+        on_features: bool,
+        temperature: float = 0.1,
     ) -> None:
         self._build = build_model
         self.rank_term = rank_term
         self.rank_weight = rank_weight
         self.on_features = on_features
+        self.temperature = temperature
 
     def build_model(self) -> nn.Module:
         return self._build()
@@ -99,7 +111,7 @@ class QualityTask(TrainTask):
 
     def training_step(self, model: nn.Module, batch: Any):
         pred = self._forward(model, batch)
-        return quality_loss(pred, batch["target"], self.rank_term, self.rank_weight)
+        return quality_loss(pred, batch["target"], self.rank_term, self.rank_weight, self.temperature)
 
     def validation_step(self, model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
         return {"pred": self._forward(model, batch), "target": batch["target"]}
@@ -139,7 +151,7 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
         sal = self.config.saliency
         maps = self.map_cache()
         return {
-            "size": list(self.frame_size),
+            "size": list(self.frame_size) if self.frame_size is not None else "native",
             "saliency": {
                 "enabled": sal.enabled,
                 "alpha": sal.alpha,
@@ -200,7 +212,7 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
         tr, va = self._prepare_fit(train, val, progress)
         maps = self.map_cache()
 
-        trainer_cfg = cfg.trainer.for_run(self.device, progress)
+        trainer_cfg = self.run_trainer_config(progress)
         on_features = cfg.fit.freeze_backbone and cfg.fit.cache_features
         if on_features:
             torch.manual_seed(cfg.trainer.seed)
@@ -210,12 +222,19 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
             val_ds = FeatureDataset(paths[len(tr.items) :], va.targets) if va.items else None
         else:
             full = None
-            augment = augmentation() if cfg.fit.augment else None
-            train_ds = ClipDataset(tr.items, tr.indices, self.frame_size, tr.targets, maps, augment, cfg.trainer.seed)
-            val_ds = ClipDataset(va.items, va.indices, self.frame_size, va.targets, maps) if va.items else None
+            augment = augmentation(cfg.data.train_crop) if cfg.fit.augment else None
+            keep = cfg.data.cache_clips
+            train_ds = ClipDataset(
+                tr.items, tr.indices, self.frame_size, tr.targets, maps, augment, cfg.trainer.seed, cache_clips=keep
+            )
+            val_ds = (
+                ClipDataset(va.items, va.indices, self.frame_size, va.targets, maps, cache_clips=keep)
+                if va.items
+                else None
+            )
 
         build = partial(head_for, cfg) if on_features else partial(network_for, cfg)
-        task = QualityTask(build, cfg.loss.rank_term, cfg.loss.rank_weight, on_features)
+        task = QualityTask(build, cfg.loss.rank_term, cfg.loss.rank_weight, on_features, cfg.loss.rank_temperature)
         trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)
         if on_features:

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 import torchvision
 from torch import nn
+from torchvision.models import resnet as resnet_blocks
 
 from dagr_vqa.config import ModelConfig, SaliencyConfig
 from vqa_core.errors import ConfigError, WeightsUnavailableError
@@ -34,15 +35,27 @@ BACKBONES: dict[str, tuple[str, str, int]] = {
 }
 
 
-def backbone_width(backbone: str) -> int:
-    """Channel width of a backbone's per-frame feature vector."""
-    if backbone not in BACKBONES:
-        raise ConfigError(f"unknown backbone {backbone!r}; choose one of {sorted(BACKBONES)}")
-    return BACKBONES[backbone][2]
+NARROW = "narrow"
+
+
+def backbone_width(backbone: str | ModelConfig) -> int:
+    """Channel width of a backbone's per-frame feature vector (a `ModelConfig` also counts its
+    narrow trunk's last width and the pooling: mean+std pooling doubles it)."""
+    cfg = backbone if isinstance(backbone, ModelConfig) else None
+    name = cfg.backbone if cfg is not None else backbone
+    if name == NARROW and cfg is not None:
+        width = cfg.trunk_widths[-1]
+    elif name in BACKBONES:
+        width = BACKBONES[name][2]
+    else:
+        raise ConfigError(f"unknown backbone {name!r}; choose one of {sorted([*BACKBONES, NARROW])}")
+    return width * (2 if cfg is not None and cfg.pool == "meanstd" else 1)
 
 
 def backbone_identity(cfg: ModelConfig) -> str:
     """A string naming the trunk and its weights, used to key cached features."""
+    if cfg.backbone == NARROW:
+        return f"{NARROW}:{cfg.trunk_widths}x{cfg.trunk_blocks}:{cfg.pool}:random-init"
     if not cfg.pretrained:
         return f"{cfg.backbone}:random-init"
     if cfg.weights_path:
@@ -91,8 +104,47 @@ def _load_pretrained_state(cfg: ModelConfig) -> dict[str, torch.Tensor]:
         ) from exc
 
 
+def narrow_resnet_trunk(widths: list[int], blocks: list[int]) -> nn.Sequential:
+    """A ResNet-18-style trunk at any width, from torchvision's `BasicBlock`: ResNet's stem
+    (7x7/2 conv, BN, ReLU, 3x3/2 max pool) at `widths[0]` channels, then one stage of
+    `blocks[i]` BasicBlocks per width, stride 2 from the second stage, and ResNet's init.
+
+    torchvision's `ResNet` fixes its widths at 64-512; at 16-128 the same design runs end to end
+    on a CPU at native frame resolution, where a frozen random ResNet-18 only sees content.
+    """
+    stem = widths[0]
+    layers: list[nn.Module] = [
+        nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False),
+        nn.BatchNorm2d(stem),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    ]
+    in_ch = stem
+    for i, (width, count) in enumerate(zip(widths, blocks)):
+        stage = []
+        for j in range(count):
+            stride = 2 if i > 0 and j == 0 else 1
+            down = None
+            if stride != 1 or in_ch != width:
+                down = nn.Sequential(resnet_blocks.conv1x1(in_ch, width, stride), nn.BatchNorm2d(width))
+            stage.append(resnet_blocks.BasicBlock(in_ch, width, stride, down))
+            in_ch = width
+        layers.append(nn.Sequential(*stage))
+    trunk = nn.Sequential(*layers)
+    for m in trunk.modules():  # torchvision ResNet's initialisation
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return trunk
+
+
 def resnet_trunk(cfg: ModelConfig) -> nn.Sequential:
-    """A torchvision ResNet without its average pool and classifier (feature map out)."""
+    """The trunk of `cfg` without pooling or classifier (feature map out): a torchvision ResNet,
+    or the narrow ResNet built from its blocks."""
+    if cfg.backbone == NARROW:
+        return narrow_resnet_trunk(list(cfg.trunk_widths), list(cfg.trunk_blocks))
     ctor_name = BACKBONES[cfg.backbone][0] if cfg.backbone in BACKBONES else None
     if ctor_name is None:
         backbone_width(cfg.backbone)  # raises with the list of choices
@@ -150,7 +202,8 @@ class SpatialFeatures(nn.Module):
         self.trunk = resnet_trunk(model_cfg)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self.out_dim = backbone_width(model_cfg.backbone)
+        self.pool = model_cfg.pool
+        self.out_dim = backbone_width(model_cfg)
 
     def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
         if frames.dim() != 5 or frames.shape[2] != 3:
@@ -162,8 +215,12 @@ class SpatialFeatures(nn.Module):
         b, t = frames.shape[:2]
         x = frames.flatten(0, 1)  # (B*T, 3, H, W): batch and time are adjacent, no permute needed
         x = (x - self.mean) / self.std
-        x = self.trunk(x).mean(dim=(-2, -1))
-        return x.view(b, t, -1)
+        x = self.trunk(x)
+        pooled = x.mean(dim=(-2, -1))
+        if self.pool == "meanstd":  # the spread of the features over the frame: how uneven the artefacts are
+            # population std (correction=0): defined for a 1x1 map too, where the sample std is NaN
+            pooled = torch.cat([pooled, x.flatten(-2).std(dim=-1, correction=0)], dim=-1)
+        return pooled.view(b, t, -1)
 
 
 def sinusoidal_encoding(length: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
@@ -221,16 +278,24 @@ class QualityRegressor(nn.Module):
 
 
 class QualityHead(nn.Module):
-    """Per-frame features (B, T, C) -> score (B,): concat[mean_T(x), temporal(x)] -> fusion -> regressor."""
+    """Per-frame features (B, T, C) -> score (B,): concat[mean_T(x), temporal(x)] -> fusion -> regressor.
+
+    With `cfg.layers == 0` there is no temporal branch: mean_T(x) -> fusion -> regressor, the
+    spatial-only model DAGR-VQA's seed actually trains on LSVQ (`VideoQualityModelSpatialOnly`,
+    seed_audit §2.5), kept as an option because its published LSVQ numbers come from it.
+    """
 
     def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
         super().__init__()
-        self.temporal = TemporalTransformer(in_dim, cfg)
-        self.fusion = nn.Linear(in_dim + self.temporal.out_dim, cfg.fusion_dim)
+        self.temporal = TemporalTransformer(in_dim, cfg) if cfg.layers > 0 else None
+        temporal_dim = self.temporal.out_dim if self.temporal is not None else 0
+        self.fusion = nn.Linear(in_dim + temporal_dim, cfg.fusion_dim)
         self.regressor = QualityRegressor(cfg.fusion_dim, tuple(cfg.regressor_hidden), cfg.dropout)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        fused = torch.cat([features.mean(dim=1), self.temporal(features)], dim=-1)
+        fused = features.mean(dim=1)
+        if self.temporal is not None:
+            fused = torch.cat([fused, self.temporal(features)], dim=-1)
         return self.regressor(self.fusion(fused))
 
 

@@ -140,7 +140,7 @@ def add_saliency_command(subparsers: argparse._SubParsersAction) -> None:
 
 # The names of saliency_core.config.SaliencyConfig.PRESETS, for --help without importing the config module (it
 # pulls in torch through vqa_core.train); tests/saliency_core/test_command_startup.py keeps them equal.
-TRAIN_PRESETS = ("tiny", "small", "full")
+TRAIN_PRESETS = ("tiny", "small", "full", "full-str", "full-dagr", "full-sc")
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:

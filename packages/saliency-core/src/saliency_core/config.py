@@ -9,7 +9,7 @@ list only what differs (`loss: literature` picks a `LossConfig` preset, `model: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from vqa_core.errors import ConfigError
@@ -142,6 +142,17 @@ SaliencyConfig.PRESETS = {
         trainer=_trainer(epochs=200, batch_size=5, grad_accum=4, lr=1e-4, warmup=0.02, num_workers=4),
     ),
 }
+# One stage per method at full size, each the network its paper trained (issue #14 point 3): STR-VQA
+# used N=8 register tokens, DAGR-VQA N=4, SC-VQA a UNet3D without registers. Their names differ, so
+# their stage keys differ and no method reuses another's saliency model.
+_FULL = SaliencyConfig.PRESETS["full"]
+SaliencyConfig.PRESETS.update(
+    {
+        "full-str": replace(_FULL, name="full-str", model=replace(_FULL.model, registers="attention", num_registers=8)),
+        "full-dagr": replace(_FULL, name="full-dagr", model=replace(_FULL.model, registers="attention", num_registers=4)),
+        "full-sc": replace(_FULL, name="full-sc", model=replace(_FULL.model, registers="none")),
+    }
+)
 
 
 def model_preset(size: str) -> ModelConfig:

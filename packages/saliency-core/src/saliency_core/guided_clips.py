@@ -24,7 +24,7 @@ from vqa_core.errors import VideoDecodeError
 if TYPE_CHECKING:
     from vqa_core.datasets import ManifestItem
 
-__all__ = ["GuidedClipDataset", "clip_indices", "read_guided_clip"]
+__all__ = ["GuidedClipDataset", "clip_indices", "frame_size", "read_guided_clip"]
 
 
 def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
@@ -48,12 +48,22 @@ def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
     return [int(i) for i in uniform_indices(total, num_frames)]
 
 
-def read_guided_clip(item: ManifestItem, indices: Sequence[int], size: tuple[int, int]) -> np.ndarray:
-    """uint8 (T, H, W, 3) frames `indices` of `item` at `size` (raw .yuv items with their format)."""
+def read_guided_clip(item: ManifestItem, indices: Sequence[int], size: tuple[int, int] | None) -> np.ndarray:
+    """uint8 (T, H, W, 3) frames `indices` of `item` at `size`, or at the video's own size when
+    `size` is None (raw .yuv items with their format)."""
     from vqa_core.datasets.torch_dataset import raw_format_of
     from vqa_core.video import read_clip
 
-    return read_clip(item.path, list(indices), size=tuple(size), raw=raw_format_of(item))
+    return read_clip(item.path, list(indices), size=frame_size(size), raw=raw_format_of(item))
+
+
+def frame_size(size: Sequence[int | None] | None) -> tuple[int, int] | None:
+    """`(height, width)` as ints, or None for native size (None, or both sides None)."""
+    if size is None or all(s is None for s in size):
+        return None
+    if any(s is None for s in size):
+        raise ValueError(f"give both frame sides or neither (native size), got {tuple(size)}")
+    return (int(size[0]), int(size[1]))
 
 
 class GuidedClipDataset(Dataset):
@@ -63,7 +73,7 @@ class GuidedClipDataset(Dataset):
         self,
         items: Sequence[ManifestItem],
         indices: Sequence[Sequence[int]],
-        size: tuple[int, int],
+        size: tuple[int, int] | None,
         targets: Sequence[float] | None = None,
         maps: Any = None,
         augment: Any = None,
@@ -73,7 +83,7 @@ class GuidedClipDataset(Dataset):
             raise ValueError(f"{len(items)} items but {len(indices)} index lists")
         self.items = list(items)
         self.indices = [[int(i) for i in ix] for ix in indices]
-        self.size = (int(size[0]), int(size[1]))
+        self.size = frame_size(size)  # None: the videos' own size
         self.targets = list(targets) if targets is not None else [float("nan")] * len(self.items)
         self.maps = maps
         self.augment = augment

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from saliency_core.guided_clips import clip_indices, read_guided_clip
+from saliency_core.guided_clips import clip_indices, frame_size, read_guided_clip
 from saliency_core.stage import SALIENCY_STAGE, saliency_stage
 from vqa_core.cache import cache_dir as named_cache_dir
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
@@ -91,8 +91,28 @@ class SaliencyGuidedMethod(Method):
 
     # -- shared pieces ---------------------------------------------------------------------------
     @property
-    def frame_size(self) -> tuple[int, int]:
-        return (self.config.data.height, self.config.data.width)
+    def frame_size(self) -> tuple[int, int] | None:
+        """(height, width) frames are decoded at; None: each video's own size (no resampling)."""
+        return frame_size((self.config.data.height, self.config.data.width))
+
+    @property
+    def scoring_batch_size(self) -> int:
+        """Clips per forward pass when scoring: one at a time with native-size reading (videos of
+        different sizes cannot share a batch), else `trainer.val_batch_size`."""
+        return (self.config.trainer.val_batch_size or 4) if self.frame_size is not None else 1
+
+    def run_trainer_config(self, progress: bool) -> Any:
+        """`trainer` for this run (`for_run`); with native-size reading validation takes one clip
+        per batch, as scoring does (videos of different sizes cannot be stacked)."""
+        cfg = self.config.trainer.for_run(self.device, progress)
+        return cfg if self.frame_size is not None else replace(cfg, val_batch_size=1)
+
+    @property
+    def cost_frame_size(self) -> tuple[int, int]:
+        """The frame size FLOPs are counted at: the decode size, or with native-size reading the
+        config's `data.cost_size` (a video's FLOPs then scale with its pixel count)."""
+        size = self.frame_size
+        return size if size is not None else frame_size(self.config.data.cost_size)
 
     def clip_indices(self, item: ManifestItem) -> list[int]:
         """The item's uniform frame indices (raw .yuv items probed with their format)."""
@@ -106,13 +126,31 @@ class SaliencyGuidedMethod(Method):
         from saliency_core.cache import SaliencyMapCache
 
         self.saliency_model = model.to(self.device).eval()
-        self._maps = SaliencyMapCache(self.saliency_model, self.cache_dir / "maps", model_id=identity)
+        windows, stride = self.map_windows
+        self._maps = SaliencyMapCache(
+            self.saliency_model, self.cache_dir / "maps", model_id=identity, windows=windows, stride=stride
+        )
+
+    @property
+    def map_windows(self) -> tuple[str, int]:
+        """(`saliency.windows`, the window stride): `faithful` maps come from windows of consecutive
+        frames at the saliency model's training stride (`data.frame_stride` of `stage_preset`)."""
+        windows = getattr(self.config.saliency, "windows", "fast")
+        if windows == "fast":
+            return "fast", 1
+        return windows, int(self.saliency_stage_config().data.frame_stride)
 
     def map_cache(self) -> SaliencyMapCache | None:
         """The on-disk cache of the saliency model's maps, when maps come from a cached model."""
         if not (self.uses_saliency_model and self.caches_maps):
             return None
         return self._maps
+
+    @property
+    def target_scaling(self) -> str:
+        """How train MOS become training targets (`zscore` | `minmax`, train statistics only);
+        a method whose loss balance depends on the target scale overrides it."""
+        return "zscore"
 
     # -- the saliency stage -----------------------------------------------------------------
     def saliency_stage_config(self) -> Any:
@@ -166,7 +204,6 @@ class SaliencyGuidedMethod(Method):
     ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
         """Make the maps not cached yet; per item (decode s, saliency model s, error), zeros for
         items already cached. Under torchrun each rank makes its share."""
-        from saliency_core.infer import predict_maps
         from vqa_core.train import score_dataset
         from vqa_core.train.distributed import broadcast_object
 
@@ -183,11 +220,11 @@ class SaliencyGuidedMethod(Method):
         def forward(batch: Mapping[str, Any]) -> torch.Tensor:
             for job, clip in zip(batch["job"].tolist(), batch["clip"]):
                 i = todo[job]
-                cache.store(items[i].path, indices[i], size, predict_maps(cache.model, clip))
+                cache.store(items[i].path, indices[i], size, cache.predict(clip))
             return batch["job"]
 
         result = score_dataset(
-            _ClipsToMap([items[i] for i in todo], [indices[i] for i in todo], size),
+            _ClipsToMap([items[i] for i in todo], [cache.frames_to_read(indices[i]) for i in todo], size),
             forward,
             batch_size=1,
             device=self.device,
@@ -223,7 +260,7 @@ class SaliencyGuidedMethod(Method):
         val_items, val_idx = self._indices(val, strict=False)
         if len(train_items) < 2:
             raise DatasetError(f"{self.name}: need at least 2 decodable training videos, got {len(train_items)}")
-        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items])
+        self.calibration = ScoreCalibration.from_mos([it.mos for it in train_items], mode=self.target_scaling)
         train_t = [float(self.calibration.normalize(it.mos)) for it in train_items]
         val_t = [float(self.calibration.normalize(it.mos)) for it in val_items]
         return LabelledClips(train_items, train_idx, train_t), LabelledClips(val_items, val_idx, val_t)
@@ -278,7 +315,7 @@ class SaliencyGuidedMethod(Method):
         result = score_dataset(
             self.scoring_dataset([items[i] for i in scored], [indices[i] for i in scored]),
             lambda batch: model(batch["frames"], batch.get("maps")),
-            batch_size=self.config.trainer.val_batch_size or 4,
+            batch_size=self.scoring_batch_size,
             num_workers=self.config.trainer.num_workers,
             device=self.device,
             names=[str(items[i].path) for i in scored],
@@ -337,12 +374,13 @@ class SaliencyGuidedMethod(Method):
         d = self.config.data
         net = self.model if self.model is not None else self.new_network(pretrained=False)
         device = next(net.parameters()).device
-        frames = torch.rand(1, d.num_frames, 3, d.height, d.width, device=device)
-        maps = torch.rand(1, d.num_frames, d.height, d.width, device=device) if self.config.saliency.enabled else None
+        height, width = self.cost_frame_size
+        frames = torch.rand(1, d.num_frames, 3, height, width, device=device)
+        maps = torch.rand(1, d.num_frames, height, width, device=device) if self.config.saliency.enabled else None
         parts: dict[str, tuple[nn.Module, tuple[Any, ...]]] = {"model": (net, (frames, maps))}
         if self.uses_saliency_model:
             sal = self.saliency_model or self._saliency_architecture()
-            parts["saliency model"] = (sal, (saliency_windows(sal, d.num_frames),))
+            parts["saliency model"] = (sal, (saliency_windows(sal, d.num_frames, self.map_windows[0]),))
         return parts
 
     def _saliency_architecture(self) -> nn.Module:
@@ -360,7 +398,9 @@ class SaliencyGuidedMethod(Method):
 class _ClipsToMap(Dataset):
     """Job j -> {"clip": uint8 (T, H, W, 3) of items[j] at its indices, "job": j}."""
 
-    def __init__(self, items: Sequence[ManifestItem], indices: Sequence[list[int]], size: tuple[int, int]) -> None:
+    def __init__(
+        self, items: Sequence[ManifestItem], indices: Sequence[list[int]], size: tuple[int, int] | None
+    ) -> None:
         self.items, self.indices, self.size = list(items), list(indices), size
 
     def __len__(self) -> int:
@@ -371,11 +411,11 @@ class _ClipsToMap(Dataset):
         return {"clip": torch.from_numpy(np.ascontiguousarray(clip)), "job": j}
 
 
-def saliency_windows(model: nn.Module, num_frames: int) -> torch.Tensor:
-    """What `saliency_core.predict_maps` feeds the UNet3D for `num_frames` frames, as one batch:
-    (windows, 3, clip_len, height, width) at the model's own input size, the last window padded.
-    """
+def saliency_windows(model: nn.Module, num_frames: int, mode: str = "fast") -> torch.Tensor:
+    """What the UNet3D is fed for the maps of `num_frames` sampled frames, as one batch:
+    (windows, 3, clip_len, height, width) at the model's own input size; `fast`: the sampled
+    frames in windows (the last padded), `faithful`: one window per sampled frame."""
     cfg = model.config
-    windows = -(-int(num_frames) // cfg.clip_len)
+    windows = int(num_frames) if mode == "faithful" else -(-int(num_frames) // cfg.clip_len)
     device = next(model.parameters()).device
     return torch.rand(windows, 3, cfg.clip_len, cfg.height, cfg.width, device=device)

@@ -3,6 +3,13 @@
 Seed inference ran the 3D net one frame at a time, skipped the sigmoid and wrapped bytes
 (seed_audit §1.3, §6 item 4). Here: windows of the model's clip length (the last one padded
 by repeating its final frame), sigmoid, then min-max per frame, so every map spans [0, 1].
+
+The VQA methods sample few frames about a second apart, while the UNet3D learnt from consecutive
+frames at its training stride. Two ways to make the maps of such sampled frames (`WINDOW_MODES`):
+`fast` feeds the sampled frames themselves as the model's clip (one pass per `clip_len` sampled
+frames); `faithful` predicts each sampled frame's map from its own window of `clip_len` frames at
+the training stride centred on it (`window_indices`) and keeps the centre map
+(`predict_window_maps`): `clip_len` times the frames to decode and run, the input the model knows.
 """
 
 from __future__ import annotations
@@ -27,6 +34,23 @@ def _model_geometry(model: nn.Module) -> tuple[int, tuple[int, int] | None]:
     if config is None:
         return 8, None
     return config.clip_len, (config.height, config.width)
+
+
+WINDOW_MODES = ("fast", "faithful")
+
+
+def window_indices(indices: list[int] | tuple[int, ...], clip_len: int, stride: int) -> list[int]:
+    """Frames to decode for `faithful` maps: per sampled index i, the `clip_len` frames
+    i + stride * (k - clip_len // 2), k = 0..clip_len-1 (i at the centre), clamped to the sampled
+    range [min(indices), max(indices)] so no window reads past the frames the sampler saw.
+    Window by window, `len(indices) * clip_len` indices."""
+    if clip_len < 1 or stride < 1:
+        raise ValueError(f"clip_len and stride must be >= 1, got {clip_len}, {stride}")
+    idx = [int(i) for i in indices]
+    if not idx:
+        return []
+    lo, hi, centre = min(idx), max(idx), clip_len // 2
+    return [min(max(i + stride * (k - centre), lo), hi) for i in idx for k in range(clip_len)]
 
 
 def window_starts(num_frames: int, clip_len: int) -> list[int]:
@@ -81,3 +105,21 @@ def predict_maps(
     if was_training:
         model.train()
     return minmax_per_frame(maps).clamp_(0.0, 1.0).cpu()
+
+
+def predict_window_maps(
+    model: nn.Module,
+    clip: torch.Tensor | np.ndarray,
+    clip_len: int | None = None,
+    size: tuple[int, int] | None = None,
+    batch_windows: int = 4,
+) -> torch.Tensor:
+    """Centre maps `(T, H, W)` of T windows decoded back to back, `clip` `(T * clip_len, H, W, 3)`
+    as `window_indices` lists them: each window is one model input (batched `batch_windows` at a
+    time) and only its centre frame's map is kept."""
+    clip_len = clip_len or _model_geometry(model)[0]
+    frames = int(clip.shape[0])
+    if frames % clip_len:
+        raise ValueError(f"{frames} frames are not whole windows of {clip_len}")
+    maps = predict_maps(model, clip, clip_len=clip_len, size=size, batch_windows=batch_windows)
+    return maps[clip_len // 2 :: clip_len].contiguous()

@@ -28,6 +28,7 @@ from sc_vqa.config import (
 )
 from sc_vqa.method import ScMethod, contrastive_loss
 from sc_vqa.model import ClipEncoder, QualityRegressor, ScVQA, build_from_config
+from sc_vqa.views import SeedViews
 
 
 def build_model(
@@ -56,6 +57,7 @@ __all__ = [
     "ScConfig",
     "ScMethod",
     "ScVQA",
+    "SeedViews",
     "build_model",
     "contrastive_loss",
     "preset",

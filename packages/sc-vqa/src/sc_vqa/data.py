@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
+from saliency_core.guided_clips import GuidedClipDataset, clip_indices, frame_size, read_guided_clip
+from saliency_core.native_crop import NativeCrop
 from vqa_core.datasets import ManifestItem
 from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.errors import DatasetError
@@ -36,24 +37,30 @@ class MapSource(Protocol):
 class CachedModelMaps:
     """Maps from saliency-core's on-disk `SaliencyMapCache` (computed once per video, indices, size, model)."""
 
-    def __init__(self, cache: Any, size: tuple[int, int]) -> None:
+    def __init__(self, cache: Any, size: tuple[int, int] | None) -> None:
         self.cache = cache
-        self.size = (int(size[0]), int(size[1]))
+        self.size = frame_size(size)  # None: the videos' own size
 
     def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
         return self.cache.maps(item.path, list(indices), self.size, raw=raw_format_of(item))
 
 
 class OnTheFlyMaps:
-    """Maps computed from the decoded clip by a saliency model, nothing stored (`saliency.cache=false`)."""
+    """Maps computed by a saliency model, nothing stored (`saliency.cache=false`): from the decoded
+    clip (`windows="fast"`), or from each sampled frame's window of frames `stride` apart, decoded
+    here at the clip's size (`"faithful"`, see `saliency_core.infer`)."""
 
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
+    def __init__(self, model: nn.Module, windows: str = "fast", stride: int = 1) -> None:
+        self.model, self.windows, self.stride = model, windows, int(stride)
 
     def __call__(self, item: ManifestItem, indices: Sequence[int], clip: np.ndarray) -> torch.Tensor:
-        from saliency_core import predict_maps
+        from saliency_core import predict_maps, predict_window_maps, window_indices
 
-        return predict_maps(self.model, clip)
+        if self.windows == "fast":
+            return predict_maps(self.model, clip)
+        clip_len = int(self.model.config.clip_len)
+        frames = read_guided_clip(item, window_indices(list(indices), clip_len, self.stride), tuple(clip.shape[1:3]))
+        return predict_window_maps(self.model, frames, clip_len)
 
 
 class FolderMaps:
@@ -81,6 +88,7 @@ class ScClipDataset(GuidedClipDataset):
     """Items as `frames` float (T, 3, H, W) in [0, 1], `maps` (T, H, W) when a map source is given,
     `target` and `index`; with `augment`, `frames` (2, T, 3, H, W) and `maps` (2, T, H, W): two views.
 
+    `view_size` resizes unaugmented items (validation, scoring) to the training views' size.
     `cache_clips` keeps each decoded clip (and its maps) in memory, which pays off when many epochs
     run over a small dataset; each DataLoader worker holds its own copy. A video that fails to decode
     raises `VideoDecodeError` naming the file (the method drops unreadable videos before training).
@@ -90,15 +98,18 @@ class ScClipDataset(GuidedClipDataset):
         self,
         items: Sequence[ManifestItem],
         indices: Sequence[Sequence[int]],
-        size: tuple[int, int],
+        size: tuple[int, int] | None,
         targets: Sequence[float] | None = None,
         maps: MapSource | None = None,
-        augment: ClipAugment | None = None,
+        augment: ClipAugment | NativeCrop | None = None,
         seed: int = 0,
         cache_clips: bool = False,
+        view_size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(items, indices, size, targets, maps, augment, seed)
         self.cache_clips = cache_clips
+        # unaugmented items (validation, scoring) resized to the views' size, as the network saw them
+        self.view_size = (int(view_size[0]), int(view_size[1])) if view_size is not None else None
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def view_seed(self, index: int, view: int) -> int:
@@ -112,12 +123,12 @@ class ScClipDataset(GuidedClipDataset):
         else:
             item, idx = self.items[i], self.indices[i]
             clip = read_guided_clip(item, idx, self.size)
-            maps = self.maps(item, idx, clip).float() if self.maps is not None else None
+            maps = self.maps(item, idx, clip).half() if self.maps is not None else None  # as the map cache stores them
             frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
             if self.cache_clips:
                 self._memory[i] = (frames_u8, maps)
         frames = frames_u8.permute(0, 3, 1, 2).float().div_(255.0)
-        return frames, (maps.clone() if maps is not None else None)
+        return frames, (maps.float() if maps is not None else None)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         frames, maps = self.clip(i)
@@ -128,6 +139,9 @@ class ScClipDataset(GuidedClipDataset):
             if maps is not None:
                 out["maps"] = torch.stack([m for _, m in views]).contiguous()
         else:
+            if self.view_size is not None:
+                frames = resize_frames(frames, self.view_size).clamp_(0.0, 1.0)
+                maps = resize_frames(maps, self.view_size).clamp_(0.0, 1.0) if maps is not None else None
             out["frames"] = frames.contiguous()
             if maps is not None:
                 out["maps"] = maps.contiguous()

@@ -7,7 +7,8 @@ Pipeline of `fit`:
    map cache (`saliency.cache=true`, filled up front, sharded over torchrun ranks) or computed on
    the fly in the data loader; or read from a folder of precomputed maps;
 3. vqa-core's Trainer trains the network on two clip-consistent augmented views per video:
-   loss = MSE(regressor(mean embedding), z-scored MOS) + lambda * NT-Xent(z_view1, z_view2, tau),
+   loss = MSE(regressor(mean embedding), scaled MOS) + lambda * NT-Xent(z_view1, z_view2, tau), with
+   MOS scaled by `loss.targets` (min-max over the train part in `full`, as the seed's (mos-1)/4),
    selecting the epoch on validation SRCC only (the seed selected on a loss mix).
 
 Under torchrun each rank's NT-Xent takes its own micro-batch as the negatives (no cross-rank gather
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,9 +30,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from saliency_core.guided_method import SaliencyGuidedMethod
+from saliency_core.native_crop import NativeCrop, NativeCropConfig
 from sc_vqa.config import ScConfig
 from sc_vqa.data import CachedModelMaps, FolderMaps, MapSource, OnTheFlyMaps, ScClipDataset
 from sc_vqa.model import ScVQA, build_from_config
+from sc_vqa.views import SeedViews
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
 from vqa_core.losses import nt_xent
@@ -105,7 +109,35 @@ class ScMethod(SaliencyGuidedMethod):
         return build_from_config(self.config)
 
     def scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ScClipDataset:
-        return ScClipDataset(items, indices, self.frame_size, maps=self._map_source())
+        return ScClipDataset(items, indices, self.frame_size, maps=self._map_source(), view_size=self.view_size)
+
+    @property
+    def view_size(self) -> tuple[int, int] | None:
+        """`data.view_size`: the network's input size when frames are decoded at native size."""
+        size = self.config.data.view_size
+        return (int(size[0]), int(size[1])) if size is not None else None
+
+    @property
+    def scoring_batch_size(self) -> int:
+        """With `data.view_size` every clip reaches the network at one size, so clips share batches."""
+        if self.view_size is not None:
+            return self.config.trainer.val_batch_size or 4
+        return super().scoring_batch_size
+
+    def run_trainer_config(self, progress: bool) -> Any:
+        cfg = super().run_trainer_config(progress)
+        if self.view_size is not None:
+            return replace(cfg, val_batch_size=self.config.trainer.val_batch_size)
+        return cfg
+
+    @property
+    def cost_frame_size(self) -> tuple[int, int]:
+        return self.view_size if self.view_size is not None else super().cost_frame_size
+
+    @property
+    def target_scaling(self) -> str:
+        """`loss.targets`: the MSE's target scale, which sets its balance against NT-Xent."""
+        return self.config.loss.targets
 
     @property
     def uses_saliency_model(self) -> bool:
@@ -126,10 +158,20 @@ class ScMethod(SaliencyGuidedMethod):
             return FolderMaps(sal.maps_dir)
         assert self.saliency_model is not None
         cache = self.map_cache()
-        return CachedModelMaps(cache, self.frame_size) if cache is not None else OnTheFlyMaps(self.saliency_model)
+        if cache is not None:
+            return CachedModelMaps(cache, self.frame_size)
+        return OnTheFlyMaps(self.saliency_model, *self.map_windows)
 
-    def augmentation(self) -> ClipAugment:
-        """The clip-consistent augmentation of the training views (from `config.augment`)."""
+    def augmentation(self) -> ClipAugment | NativeCrop | SeedViews:
+        """The clip-consistent augmentation of the training views: native-scale windows and flips
+        with `data.train_crop`; with `data.view_size` the seed's views (`config.augment` cropped
+        from the native frame, then resized to view_size, plus a vertical flip at `data.vflip_p`);
+        else `config.augment` (resized crops, flip, colour jitter) at the decoded size."""
+        crop = self.config.data.train_crop
+        if crop is not None:
+            return NativeCrop(NativeCropConfig(size=(int(crop[0]), int(crop[1])), hflip_p=0.5, vflip_p=0.5))
+        if self.view_size is not None:
+            return SeedViews(self.config.augment, self.view_size, self.config.data.vflip_p)
         return ClipAugment(self.config.augment)
 
     # -- the protocol -----------------------------------------------------------------------
@@ -151,9 +193,13 @@ class ScMethod(SaliencyGuidedMethod):
         train_ds = ScClipDataset(
             tr.items, tr.indices, size, tr.targets, maps, self.augmentation(), cfg.trainer.seed, keep
         )
-        val_ds = ScClipDataset(va.items, va.indices, size, va.targets, maps, cache_clips=keep) if va.items else None
+        val_ds = (
+            ScClipDataset(va.items, va.indices, size, va.targets, maps, cache_clips=keep, view_size=self.view_size)
+            if va.items
+            else None
+        )
 
-        trainer_cfg = cfg.trainer.for_run(self.device, progress)
+        trainer_cfg = self.run_trainer_config(progress)
         task = ContrastiveTask(partial(build_from_config, cfg), cfg.loss.contrastive_weight, cfg.loss.tau)
         trainer = Trainer(task, trainer_cfg, work_dir / "train", resume=resume)
         result = trainer.fit(train_ds, val_ds)

@@ -50,6 +50,14 @@ class SemiConfig:
     batches is decided once per batch (`"batch"`, the seeds) or per sample (`"sample"`).
     `w_cons` weights the two-view consistency terms, `w_stab` the transfer term (both 1 in the
     seeds). `unlabelled_per_labelled`: unlabelled videos drawn per labelled video.
+
+    `val_labelled`: None takes the validation labels outside the budget (every given validation
+    video is labelled on top of `labelled`); a count or fraction of `labelled` counts them inside
+    it: that many of the given validation videos are drawn (seeded) and the training split keeps
+    `labelled - val_labelled` labels, so a run uses exactly `labelled` MOS values in all, as the
+    papers' 500-label setting means. `subset`: the names (video ids) the training split is
+    restricted to before partitioning, e.g. the authors' released 2,000-video LSVQ subset (which
+    users supply; it cannot ship here). None: the whole training split.
     """
 
     labelled: int | float = 0.25
@@ -59,6 +67,8 @@ class SemiConfig:
     w_cons: float = 1.0
     w_stab: float = 1.0
     unlabelled_per_labelled: int = 1
+    val_labelled: int | float | None = None
+    subset: list[str] | None = None
 
     def __post_init__(self) -> None:
         value = self.labelled
@@ -76,6 +86,14 @@ class SemiConfig:
             raise ConfigError("semi.w_cons and semi.w_stab must be >= 0")
         if self.unlabelled_per_labelled < 0:
             raise ConfigError("semi.unlabelled_per_labelled must be >= 0")
+        v = self.val_labelled
+        if v is not None:
+            if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+                raise ConfigError(f"semi.val_labelled must be a count or a fraction of semi.labelled, got {v!r}")
+            if isinstance(v, float) and not v.is_integer() and not v < 1:
+                raise ConfigError(f"semi.val_labelled as a fraction must be in (0, 1), got {v}")
+        if self.subset is not None and len(self.subset) < 2:
+            raise ConfigError(f"semi.subset must list at least 2 video names, got {len(self.subset)}")
 
 
 @dataclass
@@ -87,21 +105,44 @@ class SamplingConfig:
     `SampleFrames(32, 2, 1)`, 8 segments = QASA's). `test_clips` clips per video at test time
     (the seeds: 2 clips, i.e. 64 frames); the primary score is the mean over clips and the
     auxiliary scores the tokens of all clips together.
+
+    `test_clip_len` / `test_fragments_t`: the test clips' geometry when it differs from training's
+    (None: as in training). The papers test on 64 frames in 8 temporal fragments of 8 (SSL-VQA's
+    `FragmentSampleFrames(8, 8, 2, num_clips=2)`, QASA-VQA's `UnifiedFrameSampler(8, 8, 2, 1)`)
+    after training on 32-frame clips. Validation and scoring use the test geometry; SSL-VQA's
+    pristine reference cubes keep the training one (the seed cut them as 32 contiguous frames).
     """
 
     clip_len: int = 32
     frame_interval: int = 2
     fragments_t: int = 1
     test_clips: int = 2
+    test_clip_len: int | None = None
+    test_fragments_t: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("clip_len", "frame_interval", "fragments_t", "test_clips"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"sampling.{name} must be >= 1, got {getattr(self, name)}")
-        if self.clip_len % self.fragments_t:
-            raise ConfigError(
-                f"sampling.clip_len {self.clip_len} must be a multiple of sampling.fragments_t {self.fragments_t}"
-            )
+        for name in ("clip_len", "frame_interval", "fragments_t", "test_clips", "test_clip_len", "test_fragments_t"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                raise ConfigError(f"sampling.{name} must be >= 1, got {value}")
+        for length, parts, prefix in (
+            (self.clip_len, self.fragments_t, ""),
+            (self.eval_clip_len, self.eval_fragments_t, "test_"),
+        ):
+            if length % parts:
+                raise ConfigError(
+                    f"sampling.{prefix}clip_len {length} must be a multiple of sampling.{prefix}fragments_t {parts}"
+                )
+
+    @property
+    def eval_clip_len(self) -> int:
+        """Frames per test clip (validation and scoring)."""
+        return int(self.test_clip_len or self.clip_len)
+
+    @property
+    def eval_fragments_t(self) -> int:
+        """Temporal fragments per test clip."""
+        return int(self.test_fragments_t or self.fragments_t)
 
 
 @dataclass
@@ -314,7 +355,12 @@ SslConfig.PRESETS = {
         optim=OptimConfig(head_lr=1e-3, backbone_lr=2e-4, aux_lr=2e-4),
         trainer=_small_trainer(),
     ),
-    "full": SslConfig(),
+    # the papers: 500 labels in all, validation included (issue #14 point 4); tests on 2 x 64 frames
+    # in 8 temporal fragments of 8 (point 6)
+    "full": SslConfig(
+        sampling=SamplingConfig(test_clips=2, test_clip_len=64, test_fragments_t=8),
+        semi=SemiConfig(labelled=500, val_labelled=50),
+    ),
 }
 
 QasaConfig.PRESETS = {
@@ -335,7 +381,11 @@ QasaConfig.PRESETS = {
         optim=OptimConfig(head_lr=1e-3, backbone_lr=2e-4, aux_lr=1e-4, aux_weight_decay=1e-3),
         trainer=_small_trainer(),
     ),
-    "full": QasaConfig(),
+    # 500 labels in all, validation included; tests on 1 x 64 frames in 8 fragments of 8
+    "full": QasaConfig(
+        sampling=SamplingConfig(fragments_t=8, test_clips=1, test_clip_len=64, test_fragments_t=8),
+        semi=SemiConfig(labelled=500, val_labelled=50),
+    ),
 }
 
 

@@ -51,11 +51,15 @@ class ClipSampler:
         return self.sampler(num_frames, train=self.train, rng=rng if self.train else None)
 
 
-def make_sampler(cfg: Any, train: bool) -> ClipSampler:
+def make_sampler(cfg: Any, train: bool, geometry: str | None = None) -> ClipSampler:
+    """Training clips (random, 1 clip) or test clips (centred, `test_clips`); `geometry` picks the
+    clip length and temporal fragments: "train" or "test" (default: the mode's own)."""
     s = cfg.sampling
+    geometry = geometry or ("train" if train else "test")
+    length, parts = (s.clip_len, s.fragments_t) if geometry == "train" else (s.eval_clip_len, s.eval_fragments_t)
     frames = FragmentSampleFrames(
-        fsize_t=s.clip_len // s.fragments_t,
-        fragments_t=s.fragments_t,
+        fsize_t=length // parts,
+        fragments_t=parts,
         frame_interval=s.frame_interval,
         num_clips=1 if train else s.test_clips,
     )
@@ -111,21 +115,32 @@ class Views:
         return out
 
 
-def make_views(cfg: Any, two_views: bool, clip_size: int | None) -> Views:
+def make_views(cfg: Any, two_views: bool, clip_size: int | None, clip_len: int | None = None) -> Views:
     c = cfg.stvqrl.clip
     view_stride = cfg.clip.view_stride if hasattr(cfg, "clip") else 4
-    return Views(c.grid, c.patch, c.aligned, cfg.sampling.clip_len, two_views, clip_size, view_stride)
+    length = clip_len or (cfg.sampling.clip_len if two_views else cfg.sampling.eval_clip_len)
+    return Views(c.grid, c.patch, c.aligned, length, two_views, clip_size, view_stride)
 
 
 class TestDataset(Dataset):
-    """Deterministic test clips of `items` (validation, prediction, reference cubes)."""
+    """Deterministic test clips of `items` (validation, prediction; reference cubes with
+    `geometry="train"`: the training clips' length and fragments)."""
 
-    def __init__(self, items: Sequence[ManifestItem], cfg: Any, clip_size: int | None, num_clips: int | None = None):
-        sampler = make_sampler(cfg, train=False)
+    def __init__(
+        self,
+        items: Sequence[ManifestItem],
+        cfg: Any,
+        clip_size: int | None,
+        num_clips: int | None = None,
+        geometry: str = "test",
+    ):
+        sampler = make_sampler(cfg, train=False, geometry=geometry)
         if num_clips is not None:
             s = sampler.sampler
             sampler = ClipSampler(FragmentSampleFrames(s.fsize_t, s.fragments_t, s.frame_interval, num_clips), False)
-        self.videos = VideoDataset(items, sampler, transform=make_views(cfg, False, clip_size))
+        s = cfg.sampling
+        clip_len = s.clip_len if geometry == "train" else s.eval_clip_len
+        self.videos = VideoDataset(items, sampler, transform=make_views(cfg, False, clip_size, clip_len))
 
     def __len__(self) -> int:
         return len(self.videos)

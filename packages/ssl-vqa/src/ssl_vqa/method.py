@@ -34,12 +34,12 @@ from torch import nn
 from ssl_vqa.config import QasaConfig, SslConfig
 from ssl_vqa.data import PairedDataset, TestDataset, collate_test
 from ssl_vqa.model import DualModel, ScoringPass
-from ssl_vqa.partition import Partition, partition_items
+from ssl_vqa.partition import Partition, budget_split, draw_validation, partition_items, restrict_to_subset
 from ssl_vqa.released import load_released_dual
 from ssl_vqa.task import DualTask, clip_input_size, initial_dual_model, new_dual_model
 from st_vqrl.stage import STVQRL_STAGE, stvqrl_stage
 from vqa_core.config import config_hash
-from vqa_core.datasets import ManifestItem
+from vqa_core.datasets import ManifestItem, read_manifest_csv
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
 from vqa_core.train import DatasetScores, Trainer, barrier, init_distributed, score_dataset
@@ -110,15 +110,32 @@ class SslMethod(Method):
 
     # -- references (SSL-VQA) ---------------------------------------------------------------
     def reference_items(self, train: Sequence[ManifestItem]) -> list[ManifestItem]:
-        """Pristine videos: `niqe.reference_dir`, else the version-0 videos among `train`."""
+        """Pristine videos: `niqe.reference_dir` (a folder of videos, or a manifest CSV whose
+        `raw_width`/`raw_height`/`raw_pix_fmt`/`raw_fps` columns give headerless .yuv files their
+        geometry, as the seeds' LIVE-VQA / CSIQ / EPFL references are), else the version-0 videos
+        among `train`."""
         folder = self.config.niqe.reference_dir
         if folder:
             root = Path(folder).expanduser()
+            if root.is_file() and root.suffix.lower() == ".csv":
+                items = read_manifest_csv(root)
+                if not items:
+                    raise DatasetError(f"niqe.reference_dir manifest {root} lists no videos")
+                return items
             if not root.is_dir():
-                raise DatasetError(f"niqe.reference_dir {root} is not a folder of pristine videos")
+                raise DatasetError(
+                    f"niqe.reference_dir {root} is neither a folder of pristine videos nor a manifest CSV"
+                )
             files = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
             if not files:
                 raise DatasetError(f"niqe.reference_dir {root} holds no video files ({', '.join(VIDEO_SUFFIXES)})")
+            raw = [p for p in files if p.suffix.lower() == ".yuv"]
+            if raw:
+                raise DatasetError(
+                    f"niqe.reference_dir {root} holds headerless .yuv files ({raw[0].name}, ...) whose size and "
+                    "pixel format a folder cannot say; give a manifest CSV instead (columns video_id, path, mos "
+                    "(empty), raw_width, raw_height, raw_pix_fmt, raw_fps)"
+                )
             return as_manifest_items(files)
         pristine = [it for it in train if str(it.extra.get("version", "")).strip() in ("0", "0.0")]
         if not pristine:
@@ -131,7 +148,7 @@ class SslMethod(Method):
 
     def reference_cubes(self, items: Sequence[ManifestItem]) -> torch.Tensor:
         """(R x clips_per_reference, 3, T, H, W) centred test-mode fragment clips of `items`."""
-        ds = TestDataset(items, self.config, None, num_clips=self.config.niqe.clips_per_reference)
+        ds = TestDataset(items, self.config, None, num_clips=self.config.niqe.clips_per_reference, geometry="train")
         cubes = []
         for i in range(len(ds)):
             sample = collate_test([ds[i]])
@@ -151,9 +168,15 @@ class SslMethod(Method):
         cfg = self.config
         work_dir = Path(work_dir)
         init_distributed(self.device)
-        part = partition_items(train, cfg.semi.labelled, cfg.semi.partition_seed, cfg.semi.pick)
+        semi = cfg.semi
+        if semi.subset is not None:
+            train = restrict_to_subset(train, semi.subset)
+        train_labels, val_count = budget_split(semi.labelled, semi.val_labelled, len(train), len(val))
+        if val_count is not None:  # validation labels count inside the budget
+            val = draw_validation(val, val_count, semi.partition_seed)
+        part = partition_items(train, train_labels, semi.partition_seed, semi.pick)
         self.partition = part
-        log.info("%s: %s", self.name, part.summary())
+        log.info("%s: %s; %d validation labels", self.name, part.summary(), len(val))
         labelled_mos = [it.mos for it in part.labelled]
         if not all(math.isfinite(m) for m in labelled_mos):
             bad = [it.video_id for it in part.labelled if not math.isfinite(it.mos)][:5]
@@ -194,6 +217,7 @@ class SslMethod(Method):
             **result.summary(),
             "labelled": len(part.labelled),
             "unlabelled": len(part.unlabelled),
+            "validation_labelled": len(val),
             "config_hash": config_hash(cfg),
         }
 
@@ -226,8 +250,8 @@ class SslMethod(Method):
     # -- cost -------------------------------------------------------------------------------
     def cost_parts(self) -> dict[str, tuple[nn.Module, tuple[Any, ...]]]:
         """One video's scoring pass: primary and auxiliary (`ScoringPass`; the primary alone for
-        the supervised baseline) on the `sampling.test_clips` fragment clips (1, K, 3, clip_len,
-        S, S) and, for QASA-VQA, the K x clip_len decoded frames (1, K x clip_len, 3, C, C) at
+        the supervised baseline) on the `sampling.test_clips` fragment clips (1, K, 3, test clip_len,
+        S, S) and, for QASA-VQA, the K x test clip_len decoded frames (1, K x clip_len, 3, C, C) at
         CLIP's input size (None for SSL-VQA). The NIQE distance's Cholesky solve on the C x C
         pooled covariance is not a counted operation (torch counts matrix products and
         convolutions), a few hundred MFLOPs at C = 768 against the trunks' tens of GFLOPs."""
@@ -236,11 +260,11 @@ class SslMethod(Method):
         cfg = self.config
         s, size = cfg.sampling, cfg.stvqrl.clip.size
         device = next(self.model.parameters()).device
-        clips = torch.randn(1, s.test_clips, 3, s.clip_len, size, size, device=device)
+        clips = torch.randn(1, s.test_clips, 3, s.eval_clip_len, size, size, device=device)
         clip_size = clip_input_size(cfg)
         frames = None
         if clip_size is not None:
-            frames = torch.rand(1, s.test_clips * s.clip_len, 3, clip_size, clip_size, device=device)
+            frames = torch.rand(1, s.test_clips * s.eval_clip_len, 3, clip_size, clip_size, device=device)
         return {"model": (ScoringPass(self.model), (clips, frames))}
 
     def combine(self, primary: np.ndarray, aux: np.ndarray) -> np.ndarray:

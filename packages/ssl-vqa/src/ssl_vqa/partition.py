@@ -16,7 +16,7 @@ import numpy as np
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError
 
-__all__ = ["Partition", "labelled_count", "partition_items"]
+__all__ = ["Partition", "budget_split", "draw_validation", "labelled_count", "partition_items", "restrict_to_subset"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,76 @@ def partition_items(
         if len(chosen) != k:  # rounding collisions cannot happen for k <= n, but stay exact
             raise ConfigError(f"cannot spread {k} labelled videos over {n}")
     elif pick == "random":
-        digest = int.from_bytes(hashlib.sha256("\n".join(ids).encode()).digest()[:8], "little")
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), digest]))
-        chosen = set(rng.choice(n, size=k, replace=False).tolist())
+        chosen = set(_id_seeded_rng(ids, seed).choice(n, size=k, replace=False).tolist())
     else:
         raise ConfigError(f"semi.pick {pick!r} must be 'random' or 'spread'")
     lab = [it for i, it in enumerate(ordered) if i in chosen]
     unl = [it for i, it in enumerate(ordered) if i not in chosen]
     return Partition(labelled=lab, unlabelled=unl)
+
+
+def restrict_to_subset(items: Sequence[ManifestItem], names: Sequence[str]) -> list[ManifestItem]:
+    """The items whose video id is one of `names` (e.g. the authors' 2,000-video LSVQ subset).
+
+    A name matches a video id as given, or without a file extension (`ia-batch1/xyz.mp4` and
+    `ia-batch1/xyz` name the same video). Names matching no item are reported, not ignored.
+    """
+    wanted = {_stem(n) for n in names}
+    kept = [it for it in items if _stem(it.video_id) in wanted]
+    found = {_stem(it.video_id) for it in kept}
+    missing = sorted(wanted - found)
+    if len(kept) < 2 or missing:
+        some = ", ".join(missing[:5])
+        raise DatasetError(
+            f"semi.subset: {len(missing)} of {len(wanted)} names are not in the training split "
+            f"({some}{', ...' if len(missing) > 5 else ''}); {len(kept)} matched. List the training "
+            "split's video ids (as in its manifest), or drop semi.subset"
+        )
+    return kept
+
+
+def _stem(name: str) -> str:
+    name = str(name)
+    head, dot, ext = name.rpartition(".")
+    return head if dot and ext and "/" not in ext and len(ext) <= 4 else name
+
+
+def budget_split(
+    labelled: int | float, val_labelled: int | float | None, train_total: int, val_total: int
+) -> tuple[int | float, int | None]:
+    """(labels for the training split, validation videos to use) when validation labels count
+    inside the budget; `val_labelled=None` keeps them outside: `(labelled, None)`, every given
+    validation video is used.
+
+    `labelled` is resolved against the training split (`labelled_count`), `val_labelled` as a
+    count or a fraction of that budget; at most the validation videos given are used.
+    """
+    if val_labelled is None:
+        return labelled, None
+    budget = labelled_count(labelled, train_total)
+    if isinstance(val_labelled, float) and not val_labelled.is_integer():
+        wanted = max(1, round(val_labelled * budget))
+    else:
+        wanted = int(val_labelled)
+    used = min(wanted, val_total)
+    if budget - used < 2:
+        raise ConfigError(
+            f"semi.labelled={labelled} leaves {budget - used} training labels after {used} validation labels "
+            "(semi.val_labelled); raise semi.labelled or lower semi.val_labelled"
+        )
+    return budget - used, used
+
+
+def draw_validation(items: Sequence[ManifestItem], count: int, seed: int = 0) -> list[ManifestItem]:
+    """`count` of the validation items, drawn as `partition_items` draws (seeded, order-free)."""
+    ordered = sorted(items, key=lambda it: it.video_id)
+    if count >= len(ordered):
+        return ordered
+    chosen = set(_id_seeded_rng([it.video_id for it in ordered], seed).choice(len(ordered), size=count, replace=False))
+    return [it for i, it in enumerate(ordered) if i in chosen]
+
+
+def _id_seeded_rng(ids: Sequence[str], seed: int) -> np.random.Generator:
+    """A generator seeded by `seed` and a digest of the sorted ids (order-free, reproducible)."""
+    digest = int.from_bytes(hashlib.sha256("\n".join(ids).encode()).digest()[:8], "little")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), digest]))

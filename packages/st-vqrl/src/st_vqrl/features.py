@@ -28,6 +28,7 @@ from torch import nn
 from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
+from vqa_core.datasets import ManifestItem
 from vqa_core.train import score_dataset
 from vqa_core.train.distributed import broadcast_object
 
@@ -35,7 +36,7 @@ __all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "token_scores", "weigh
 
 #: Version of the code that computes cached tokens (clip sampling, normalisation, the forward):
 #: bump it when that code's output changes, so no cache serves tokens of the older code.
-TOKENS_VERSION = 1
+TOKENS_VERSION = 2  # 2: entries hold per-stage statistics
 
 
 def weights_hash(*modules: nn.Module) -> str:
@@ -60,7 +61,8 @@ def _safe(name: str) -> str:
 
 
 class TokenCache:
-    """One `.pt` file per (video, sampling, weights): {"tokens": (N, C), "projected": (N, D)} float32."""
+    """One `.pt` file per (video, sampling, weights): {"tokens": (N, C), "projected": (N, D),
+    "stages": (K, F)} float32."""
 
     def __init__(self, root: str | Path, weights_id: str, clip: ClipConfig, num_clips: int) -> None:
         self.root = Path(root) / "tokens" / weights_id
@@ -96,13 +98,18 @@ class _Extractor(nn.Module):
         self.backbone = backbone
         self.projection = projection
 
-    def forward(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 (B, K, 3, L, S, S) -> tokens (B, K*n, C) and projected tokens (B, K*n, D)."""
+    def forward(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """uint8 (B, K, 3, L, S, S) -> tokens (B, K*n, C), projected tokens (B, K*n, D) and
+        per-stage statistics (B, K, F)."""
         b, k = clips.shape[:2]
-        tokens = self.backbone(to_model_input(clips.flatten(0, 1)))  # (B*K, C, T', H', W')
+        tokens, stages = self.backbone.forward_stages(to_model_input(clips.flatten(0, 1)))  # (B*K, C, T', H', W')
         projected = self.projection(tokens)  # (B*K, n, D)
         flat = tokens.flatten(2).transpose(1, 2)  # (B*K, n, C)
-        return flat.reshape(b, k * flat.shape[1], -1), projected.reshape(b, k * projected.shape[1], -1)
+        return (
+            flat.reshape(b, k * flat.shape[1], -1),
+            projected.reshape(b, k * projected.shape[1], -1),
+            stages.reshape(b, k, -1),
+        )
 
 
 class TokenScores(NamedTuple):
@@ -117,7 +124,7 @@ class TokenScores(NamedTuple):
 def token_scores(
     backbone: nn.Module,
     projection: nn.Module,
-    videos: Sequence[str | Path],
+    videos: Sequence[str | Path | ManifestItem],
     clip: ClipConfig,
     num_clips: int,
     *,
@@ -130,8 +137,10 @@ def token_scores(
     """Token sets of `videos` in order, with timings; computed for the ones not cached
     (`cache_dir=None`: no cache). A cached video's decode seconds are the cache read, its
     model seconds 0. A video that cannot be read gets None and its reason. Each entry:
-    "tokens" (num_clips * T' * H' * W', C) and "projected" (same count, D)."""
-    videos = [Path(v) for v in videos]
+    "tokens" (num_clips * T' * H' * W', C), "projected" (same count, D) and "stages"
+    (num_clips, F), each clip's per-stage mean and std (`FragmentSwin3d.forward_stages`)."""
+    videos = [v if isinstance(v, ManifestItem) else Path(v) for v in videos]  # items keep their raw format
+    names = [str(v.path if isinstance(v, ManifestItem) else v) for v in videos]
     n = len(videos)
     model = _Extractor(backbone, projection).to(device).eval()
     entries: list[dict[str, torch.Tensor] | None] = [None] * n
@@ -139,11 +148,11 @@ def token_scores(
     errors: list[str | None] = [None] * n
     cache = TokenCache(cache_dir, weights_hash(backbone, projection), clip, num_clips) if cache_dir else None
     paths: list[Path | None] = [None] * n
-    for i, video in enumerate(videos):
+    for i in range(n):
         try:
-            paths[i] = cache.path(video) if cache is not None else None
+            paths[i] = cache.path(names[i]) if cache is not None else None
         except OSError as err:
-            errors[i] = f"{video}: cannot read the video ({err})"
+            errors[i] = f"{names[i]}: cannot read the video ({err})"
     # rank 0 says which entries are missing: under torchrun every rank must run the same list
     # (another rank may already be writing entries of this call)
     readable = [i for i in range(n) if errors[i] is None]
@@ -156,18 +165,18 @@ def token_scores(
         return TokenScores(entries, decode_s, model_s, errors)
 
     def forward(batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        tokens, projected = model(batch["clips"])
+        tokens, projected, stages = model(batch["clips"])
         if cache is not None:
-            for j, t, p in zip(batch["job"].tolist(), tokens, projected):
-                cache.write(paths[todo[j]], {"tokens": t, "projected": p})
-        return {"tokens": tokens, "projected": projected}
+            for j, t, p, s in zip(batch["job"].tolist(), tokens, projected, stages):
+                cache.write(paths[todo[j]], {"tokens": t, "projected": p, "stages": s})
+        return {"tokens": tokens, "projected": projected, "stages": stages}
 
     result = score_dataset(
         _Jobs(EvalClipDataset([videos[i] for i in todo], clip, num_clips)),
         forward,
         batch_size=batch_size,
         device=device,
-        names=[str(videos[i]) for i in todo],
+        names=[names[i] for i in todo],
         progress=progress,
         description=description,
     )

@@ -139,7 +139,7 @@ class StVqrlMethod(Method):
         self.projection = projection.to(self.device).eval()
 
     # -- features ---------------------------------------------------------------------------
-    def _timed_tokens(self, paths: Sequence[Path], progress: bool, what: str = "scoring") -> TokenScores:
+    def _timed_tokens(self, paths: Sequence[Path | ManifestItem], progress: bool, what: str = "scoring") -> TokenScores:
         assert self.backbone is not None and self.projection is not None
         return token_scores(
             self.backbone,
@@ -154,7 +154,7 @@ class StVqrlMethod(Method):
             description=f"stvqrl: {what}",
         )
 
-    def _tokens(self, paths: Sequence[Path], progress: bool, what: str) -> list[dict[str, torch.Tensor]]:
+    def _tokens(self, paths: Sequence[Path | ManifestItem], progress: bool, what: str) -> list[dict[str, torch.Tensor]]:
         """Token sets of videos that must all be readable (fit's decodable train/val, references)."""
         result = self._timed_tokens(paths, progress, what)
         failed = [e for e in result.errors if e is not None]
@@ -162,9 +162,18 @@ class StVqrlMethod(Method):
             raise VideoDecodeError(f"stvqrl: {what}: {failed[0]}")
         return [e for e in result.entries if e is not None]
 
-    @staticmethod
-    def _pooled(entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
-        return np.stack([e["tokens"].double().mean(0).numpy() for e in entries])
+    def _pooled(self, entries: Sequence[Mapping[str, torch.Tensor]]) -> np.ndarray:
+        """The probe's input per video (`eval.pool`)."""
+        if self.config.eval.pool == "mean":
+            return np.stack([e["tokens"].double().mean(0).numpy() for e in entries])
+        rows = []
+        for e in entries:
+            parts = [e[key].double() for key in ("tokens", "projected")]
+            pooled = [f(t) for t in parts for f in (lambda t: t.mean(0), lambda t: t.std(0))]
+            if self.config.eval.pool == "stages":
+                pooled.append(e["stages"].double().mean(0))
+            rows.append(torch.cat(pooled).numpy())
+        return np.stack(rows)
 
     def _zero_shot_raw(
         self, entries: Sequence[Mapping[str, torch.Tensor]], space: str | None = None
@@ -183,14 +192,14 @@ class StVqrlMethod(Method):
             out.append(float(torch.exp(-ev.tau * d)))
         return np.asarray(out)
 
-    def _reference_paths(self, train: Sequence[ManifestItem]) -> list[Path]:
+    def _reference_paths(self, train: Sequence[ManifestItem]) -> list[Path | ManifestItem]:
         ev = self.config.eval
         if ev.reference_dir:
             paths = video_files(ev.reference_dir)
             if not paths:
                 raise DatasetError(f"eval.reference_dir {ev.reference_dir} holds no video files")
             return paths
-        return [it.path for it in train if (it.extra or {}).get("version") == 0]
+        return [it for it in train if (it.extra or {}).get("version") == 0]
 
     # -- probe --------------------------------------------------------------------------------
     def _fit_probe(self, x_train, y_train, x_val, y_val) -> dict[str, Any]:
@@ -246,7 +255,7 @@ class StVqrlMethod(Method):
                 "have no version-0 videos; set eval.reference_dir to a folder of pristine videos"
             )
         self._ensure_backbone(build=True)
-        entries = self._tokens([it.path for it in train + val], progress, "train/val tokens")
+        entries = self._tokens([*train, *val], progress, "train/val tokens")
         tr, va = entries[: len(train)], entries[len(train) :]
         y_train = np.array([it.mos for it in train])
         y_val = np.array([it.mos for it in val])
@@ -286,7 +295,7 @@ class StVqrlMethod(Method):
     def _score_parts(self, items: Sequence[ManifestItem], progress: bool) -> tuple[dict[str, np.ndarray], TokenScores]:
         """Every score of `score_both` (NaN for videos that could not be read) and the token timings."""
         self._check_ready()
-        timed = self._timed_tokens([it.path for it in items], progress)
+        timed = self._timed_tokens(list(items), progress)
         ok = [i for i, e in enumerate(timed.entries) if e is not None]
         entries = [timed.entries[i] for i in ok]
         parts = {k: np.full(len(items), np.nan) for k in self._SCORE_KEYS}
@@ -353,13 +362,14 @@ class StVqrlMethod(Method):
 
 def _decodable(items: Sequence[ManifestItem]) -> list[ManifestItem]:
     """Items whose video opens and reports frames; the others are left out with a warning naming them."""
+    from vqa_core.datasets.manifest import raw_format_of
     from vqa_core.errors import VideoDecodeError
     from vqa_core.video import probe
 
     kept, failed = [], []
     for item in items:
         try:
-            if int(probe(item.path).num_frames) < 1:
+            if int(probe(item.path, raw=raw_format_of(item)).num_frames) < 1:
                 raise VideoDecodeError(f"{item.path}: the video reports no frames")
             kept.append(item)
         except (VideoDecodeError, OSError) as err:

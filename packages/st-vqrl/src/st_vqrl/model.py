@@ -196,13 +196,24 @@ class FragmentSwin3d(SwinTransformer3d):
         return self
 
     def forward(self, x: Tensor) -> Tensor:
+        return self.forward_stages(x)[0]
+
+    def forward_stages(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Tokens `(B, C, T/2, H/32, W/32)` and per-stage statistics `(B, 2 * sum(stage widths))`:
+        the mean and standard deviation over positions of each stage's output. Early stages see
+        pixels at 4-8x finer scale than the tokens, where blur, blocking and noise live."""
         if x.ndim != 5 or x.shape[1] != 3:
             raise ValueError(f"expected a clip batch (B, 3, T, H, W), got shape {tuple(x.shape)}")
         x = self.patch_embed(x)  # (B, T', H', W', C)
         x = self.pos_drop(x)
-        x = self.features(x)
+        stats = []
+        for i, module in enumerate(self.features):
+            x = module(x)
+            if i % 2 == 0:  # a stage of blocks (odd modules are patch mergings)
+                flat = x.flatten(1, 3)
+                stats += [flat.mean(1), flat.std(1)]
         x = self.norm(x)
-        return x.permute(0, 4, 1, 2, 3).contiguous()
+        return x.permute(0, 4, 1, 2, 3).contiguous(), torch.cat(stats, 1)
 
 
 def kinetics_state_dict(weights_path: str | Path | None = None) -> dict[str, Tensor]:

@@ -31,7 +31,8 @@ from st_vqrl.model import FragmentSwin3d, ProjectionHead, build_backbone
 from st_vqrl.objective import stvqrl_loss
 from st_vqrl.released import load_released_checkpoint
 from vqa_core.config import config_to_dict, load_config
-from vqa_core.errors import VqaError
+from vqa_core.distort import NUM_VERSIONS
+from vqa_core.errors import ConfigError, VqaError
 from vqa_core.train import Trainer, TrainTask, save_checkpoint
 from vqa_core.transforms import normalize
 
@@ -39,6 +40,7 @@ __all__ = [
     "ARTIFACT",
     "StVqrlNet",
     "build_net",
+    "check_pretrain_source",
     "demo_pretrain_scenes",
     "demo_scenes",
     "load_pretrained",
@@ -144,18 +146,48 @@ def demo_pretrain_scenes(k: int, root: str | Path | None = None, progress: bool 
     return scenes_from_folder(folder / "videos", k)
 
 
+def check_pretrain_source(config: StVqrlConfig) -> None:
+    """Fail before any work when pretraining is on but has nothing to learn from.
+
+    `pretrain.dataset: null` (the `full` preset) needs a released checkpoint instead; the error
+    names both ways out, so a `full` run never falls back to the 8-scene demo set.
+    """
+    p = config.pretrain
+    if p.enabled and p.dataset is None and not config.init_from:
+        raise ConfigError(
+            "st-vqrl: pretraining needs a real synthetic set or released weights: set pretrain.dataset to a "
+            f"folder written by `vqa st-vqrl make-synthetic` (at least {max(p.min_scenes, 1)} scenes x "
+            f"{NUM_VERSIONS - 1} distorted versions) or init_from to the authors' released ST-VQRL checkpoint "
+            "(or pretrain.enabled=false for a random trunk)"
+        )
+
+
+def _enough_scenes(scenes: list[Scene], min_scenes: int, source: str) -> list[Scene]:
+    complete = [s for s in scenes if len(s.distorted) >= NUM_VERSIONS - 1]
+    if len(complete) < min_scenes:
+        raise ConfigError(
+            f"st-vqrl: {source} holds {len(complete)} scene(s) with all {NUM_VERSIONS - 1} distorted versions, "
+            f"pretrain.min_scenes asks for {min_scenes}; write more with `vqa st-vqrl make-synthetic`, load "
+            "released weights with init_from, or lower pretrain.min_scenes"
+        )
+    return scenes
+
+
 def pretrain_scenes(config: StVqrlConfig, progress: bool = True) -> list[Scene]:
     """The scenes named by `pretrain.dataset`: "demo-pretrain", "demo" or a make-synthetic folder."""
+    check_pretrain_source(config)
     name = config.pretrain.dataset
+    assert name is not None  # check_pretrain_source: only init_from runs go without a dataset
+    min_scenes = config.pretrain.min_scenes
     if name == "demo-pretrain":
-        return demo_pretrain_scenes(config.pretrain.k, progress=progress)
+        return _enough_scenes(demo_pretrain_scenes(config.pretrain.k, progress=progress), min_scenes, name)
     if name == "demo":
         log.warning(
             "st-vqrl: pretraining on the demo's own train scenes; benchmark splits that put these scenes "
             "in test have seen their content (use pretrain.dataset=demo-pretrain for a content-disjoint set)"
         )
-        return demo_scenes(config.pretrain.k, progress=progress)
-    return scenes_from_folder(name, config.pretrain.k)
+        return _enough_scenes(demo_scenes(config.pretrain.k, progress=progress), min_scenes, name)
+    return _enough_scenes(scenes_from_folder(name, config.pretrain.k), min_scenes, name)
 
 
 def split_scenes(scenes: Sequence[Scene], val_scenes: int, seed: int = 0) -> tuple[list[Scene], list[Scene]]:
@@ -199,9 +231,15 @@ def pretrain_stvqrl(
         scenes, held = split_scenes(pretrain_scenes(cfg, progress), cfg.pretrain.val_scenes, cfg.seed)
     else:
         scenes, held = list(scenes), list(val_scenes or [])
-    dataset = PretrainDataset(scenes, cfg.clip, cfg.pretrain.k, seed=cfg.seed)
+    p = cfg.pretrain
+    per_epoch = None if p.scenes_per_epoch is None else (
+        max(1, len(scenes) // 10) if p.scenes_per_epoch == "seed" else int(p.scenes_per_epoch)
+    )
+    dataset = PretrainDataset(
+        scenes, cfg.clip, p.k, seed=cfg.seed, windows=p.clip_windows, scenes_per_epoch=per_epoch
+    )
     val_dataset = (
-        PretrainDataset(held, cfg.clip, cfg.pretrain.k, seed=cfg.seed + 1, draws=cfg.pretrain.val_draws)
+        PretrainDataset(held, cfg.clip, p.k, seed=cfg.seed + 1, draws=p.val_draws, windows=p.clip_windows)
         if held
         else None
     )

@@ -21,7 +21,7 @@ __all__ = ["STVQRL_STAGE", "STVQRL_STAGE_VERSION", "stage_config", "stvqrl_stage
 STVQRL_STAGE = "stvqrl"
 #: Version of `pretrain_stvqrl`'s output for a given config: bump it when the objective, the
 #: data pipeline or the artifact format changes what a stage build writes.
-STVQRL_STAGE_VERSION = 1
+STVQRL_STAGE_VERSION = 2  # 2: clips from disjoint halves
 
 
 def stage_config(cfg: StVqrlConfig) -> dict[str, Any]:
@@ -37,6 +37,9 @@ def stvqrl_stage(cfg: StVqrlConfig, device: Any = None) -> PretrainStage:
     """The ST-VQRL stage of `cfg`, trained on `device` (not part of the key). The build runs
     `pretrain_stvqrl` on the config reduced to what the key holds, so the artifact is the same
     whichever method asked for it."""
+    from st_vqrl.pretrain import check_pretrain_source
+
+    check_pretrain_source(cfg)
     canonical = replace(cfg, eval=EvalConfig(), init_from=None)
 
     def build(folder: Path) -> None:
