@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from vqa_core.errors import ConfigError
+from vqa_core.native_size import check_native_batch, check_native_size
 from vqa_core.train.train_config import TrainConfig as TrainerConfig
 
 VARIANTS = ("str", "dagr")
@@ -150,21 +151,13 @@ class DagrConfig:
                     "positive and of the same length (one stage per width)"
                 )
         d = self.data
-        if (d.height is None) != (d.width is None):
-            raise ConfigError(f"data.height={d.height}, data.width={d.width}: give both, or neither for native size")
-        if d.train_crop is not None:
-            if d.height is not None:
-                raise ConfigError(
-                    "data.train_crop takes native-scale crops; set data.height and data.width to null "
-                    "(native size) or drop train_crop"
-                )
-            if len(d.train_crop) != 2 or min(d.train_crop) < 1:
-                raise ConfigError(f"data.train_crop={d.train_crop} must be [height, width]")
-        if d.height is None and (d.train_crop is None or not self.fit.augment) and self.trainer.batch_size > 1:
-            raise ConfigError(
-                "data.height/width=null reads videos at their own sizes, which cannot share a training batch "
-                "unless data.train_crop crops them (with fit.augment=true); set data.train_crop or trainer.batch_size=1"
-            )
+        check_native_size(d.height, d.width, d.train_crop)
+        check_native_batch(
+            d.height,
+            self.trainer.batch_size,
+            same_size_views=d.train_crop is not None and self.fit.augment,
+            remedy="data.train_crop crops them (with fit.augment=true); set data.train_crop or trainer.batch_size=1",
+        )
         if self.fit.freeze_backbone and self.data.train_crop is not None and self.fit.cache_features:
             raise ConfigError("fit.cache_features caches full frames; it cannot train on data.train_crop crops")
         if self.fit.cache_features and not self.fit.freeze_backbone:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from vqa_core.errors import ConfigError
+from vqa_core.native_size import check_native_batch, check_native_size
 from vqa_core.train.train_config import TrainConfig as TrainerConfig
 from vqa_core.transforms import ClipAugmentConfig
 
@@ -178,33 +179,15 @@ class ScConfig:
         d = self.data
         if d.num_frames < 1:
             raise ConfigError(f"data.num_frames must be >= 1, got {d.num_frames}")
-        if (d.height is None) != (d.width is None):
-            raise ConfigError(f"data.height={d.height}, data.width={d.width}: give both, or neither for native size")
-        if d.train_crop is not None:
-            if d.height is not None:
-                raise ConfigError(
-                    "data.train_crop takes native-scale crops; set data.height and data.width to null "
-                    "(native size) or drop train_crop"
-                )
-            if len(d.train_crop) != 2 or min(d.train_crop) < 1:
-                raise ConfigError(f"data.train_crop={d.train_crop} must be [height, width]")
-            if d.view_size is not None:
-                raise ConfigError("data.train_crop and data.view_size are two ways to make views; set one")
-        if d.view_size is not None:
-            if d.height is not None:
-                raise ConfigError(
-                    "data.view_size resizes frames decoded at native size; set data.height and data.width "
-                    "to null or drop view_size"
-                )
-            if len(d.view_size) != 2 or min(d.view_size) < 1:
-                raise ConfigError(f"data.view_size={d.view_size} must be [height, width]")
+        check_native_size(d.height, d.width, d.train_crop, d.view_size)
         if not 0.0 <= d.vflip_p <= 1.0:
             raise ConfigError(f"data.vflip_p={d.vflip_p} is a probability and must lie in [0, 1]")
-        if d.height is None and d.train_crop is None and d.view_size is None and self.trainer.batch_size > 1:
-            raise ConfigError(
-                "data.height/width=null reads videos at their own sizes, which cannot share a training batch "
-                "unless data.train_crop crops them or data.view_size resizes them; set one, or trainer.batch_size=1"
-            )
+        check_native_batch(
+            d.height,
+            self.trainer.batch_size,
+            same_size_views=d.train_crop is not None or d.view_size is not None,
+            remedy="data.train_crop crops them or data.view_size resizes them; set one, or trainer.batch_size=1",
+        )
 
     @property
     def in_channels(self) -> int:

@@ -50,6 +50,8 @@ _LAZY = {
     "config_hash": "vqa_core.config",
     "preset_names": "vqa_core.config",
     "without_pretrained": "vqa_core.config",
+    "check_native_size": "vqa_core.native_size",
+    "check_native_batch": "vqa_core.native_size",
     "resolve_device": "vqa_core.device",
     "Method": "vqa_core.method",
     "ScoreCalibration": "vqa_core.method",
