@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -17,9 +15,7 @@ from dagr_vqa.model import SpatialFeatures, backbone_width, narrow_resnet_trunk
 from saliency_core import NativeCrop
 from saliency_core import model as saliency_model_module
 from vqa_core.config import load_config
-from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError
-from vqa_core.testing import make_video
 
 
 def _narrow(**extra) -> ModelConfig:
@@ -81,21 +77,8 @@ def test_narrow_settings_are_validated() -> None:
         load_config(cls, "small", {"loss.rank_term": "spearman"})
 
 
-def _items(root: Path) -> list[ManifestItem]:
-    """Videos of two different sizes, increasingly compressed (MOS falls with the CRF)."""
-    items = []
-    for i in range(7):
-        h, w = (48, 64) if i % 2 else (40, 72)
-        crf = 10 + 7 * i
-        path = make_video(
-            root / f"v{i}.mp4", num_frames=10, height=h, width=w, seed=i, options={"crf": str(crf)}
-        )
-        items.append(ManifestItem(video_id=f"v{i}", path=path, mos=float(100 - crf), split="train"))
-    return items
-
-
-def test_clip_dataset_crops_at_native_scale_in_training_and_keeps_full_frames_otherwise(tmp_path) -> None:
-    items = _items(tmp_path)[:2]
+def test_clip_dataset_crops_at_native_scale_in_training_and_keeps_full_frames_otherwise(native_size_items) -> None:
+    items = native_size_items[:2]
     indices = [[0, 3, 6, 9]] * 2
     crop = augmentation([32, 24])
     assert isinstance(crop, NativeCrop)
@@ -107,8 +90,8 @@ def test_clip_dataset_crops_at_native_scale_in_training_and_keeps_full_frames_ot
     assert torch.equal(plain[1]["frames"], plain.clip(1)[0].permute(0, 3, 1, 2).float() / 255)
 
 
-def test_native_size_method_fits_on_crops_and_scores_full_frames(tmp_path) -> None:
-    items = _items(tmp_path / "videos")
+def test_native_size_method_fits_on_crops_and_scores_full_frames(tmp_path, native_size_items) -> None:
+    items = native_size_items
     overrides = {
         "model.backbone": "narrow",
         "model.trunk_widths": [8, 8, 16, 16],

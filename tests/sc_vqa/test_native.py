@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,9 +11,7 @@ from saliency_core import model as saliency_model_module
 from sc_vqa.data import ScClipDataset
 from sc_vqa.method import ScMethod
 from vqa_core.config import load_config
-from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError
-from vqa_core.testing import make_video
 
 NATIVE = {
     "data.height": None,
@@ -26,25 +22,12 @@ NATIVE = {
 }
 
 
-def _items(root: Path) -> list[ManifestItem]:
-    """Videos of two frame sizes, increasingly compressed (MOS falls with the CRF)."""
-    items = []
-    for i in range(7):
-        h, w = (48, 64) if i % 2 else (40, 72)
-        crf = 10 + 7 * i
-        path = make_video(
-            root / f"v{i}.mp4", num_frames=10, height=h, width=w, seed=i, options={"crf": str(crf)}
-        )
-        items.append(ManifestItem(video_id=f"v{i}", path=path, mos=float(100 - crf), split="train", extra={}))
-    return items
-
-
-def test_native_views_are_two_windows_of_the_full_frames(tmp_path) -> None:
+def test_native_views_are_two_windows_of_the_full_frames(native_size_items) -> None:
     cfg = load_config(ScMethod.config_class, "tiny", NATIVE)
     method = ScMethod(cfg, device="cpu")
     crop = method.augmentation()
     assert isinstance(crop, NativeCrop) and crop.config.size == (24, 32)
-    items = _items(tmp_path)[:2]
+    items = native_size_items[:2]
     train = ScClipDataset(items, [[0, 3, 6, 9]] * 2, None, [0.0, 1.0], None, crop, 0, True)
     batch = train[0]
     assert batch["frames"].shape == (2, 4, 3, 24, 32)  # two views of 4 frames
@@ -60,8 +43,8 @@ def test_native_size_without_a_crop_cannot_batch_training() -> None:
         load_config(ScMethod.config_class, "tiny", {"data.height": 48, "data.width": 64})  # resized frames
 
 
-def test_native_size_fit_and_score_over_two_frame_sizes(tmp_path) -> None:
-    items = _items(tmp_path / "videos")
+def test_native_size_fit_and_score_over_two_frame_sizes(tmp_path, native_size_items) -> None:
+    items = native_size_items
     cfg = load_config(ScMethod.config_class, "tiny", NATIVE)
     method = ScMethod(cfg, device="cpu", cache_dir=tmp_path / "cache")
     method.use_saliency_model(saliency_model_module.build_model("tiny"))
