@@ -100,6 +100,7 @@ def test_baseline_written_then_checked_pass_and_fail(tmp_path, toy_csv, toy_meth
 
     table = baselines_table(baseline.parent)
     assert "| toy-ridge |" in table and "toy -> toy (tiny, intra)" in table
+    assert "toy -> toy (tiny, intra): CI anchor, 2 splits |" in table  # a tiny run is not a result
 
 
 def test_compare_refuses_different_settings_and_flags_missing_methods():

@@ -2,7 +2,9 @@
 
 `python -m vqa_bench.table [DIR]` (or `bench --table`) prints it; the top-level README pastes
 it. Every cell is the median SRCC / median PLCC (logistic) of one (train -> test) pair of one
-baseline file, so every number in the README traces back to a committed, re-runnable run.
+baseline file, so every number in the README traces back to a committed, re-runnable run. Columns
+of a `tiny` run say "CI anchor" in their header: those runs guard against a broken method and are
+not results.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from typing import Any
 from vqa_core.errors import ConfigError
 
 DEFAULT_BASELINE_DIR = Path("benchmarks") / "baselines"
+#: configs whose runs are CI anchors (short runs of the test presets), not results
+ANCHOR_CONFIGS = ("tiny",)
+ANCHOR_NOTE = (
+    "Columns marked CI anchor are short runs of the `tiny` test presets that the regression check "
+    "compares against: they show that a method runs, not how good it is."
+)
 
 
 def _cell(res: dict[str, Any]) -> str:
@@ -25,6 +33,16 @@ def _cell(res: dict[str, Any]) -> str:
     if s is None:
         return "-"
     return f"{s:.3f} / {p:.3f}" if p is not None else f"{s:.3f} / -"
+
+
+def _column_suffix(run: dict[str, Any]) -> str:
+    """`(config, protocol)`; for a CI-anchor config also says so, with its number of splits, so a
+    reader of the README does not take a `tiny` cell for a method's result."""
+    suffix = f"({run.get('config', '?')}, {run.get('protocol', '?')})"
+    if run.get("config") in ANCHOR_CONFIGS:
+        n = run.get("splits")
+        suffix += ": CI anchor" + (f", {n} splits" if n else "")
+    return suffix
 
 
 def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
@@ -38,10 +56,11 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
     columns: list[tuple[str, str]] = []  # (column title, key)
     cells: dict[str, dict[str, str]] = {}
     sources: list[str] = []
+    anchored = False  # some column is a CI anchor: the table then says what that means
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
         run = data.get("run", {})
-        label = f"{run.get('config', '?')}, {run.get('protocol', '?')}"
+        suffix = _column_suffix(run)
         n = run.get("splits")
         sources.append(
             f"- `{path.name}`: dataset `{run.get('dataset')}`, config `{run.get('config')}`, protocol "
@@ -52,9 +71,10 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
         for method, entry in data.get("methods", {}).items():
             for pair, res in entry.get("results", {}).items():
                 key = f"{path.stem}:{pair}"
-                title = f"{pair} ({label})"
+                title = f"{pair} {suffix}"
                 if (title, key) not in columns:
                     columns.append((title, key))
+                    anchored = anchored or run.get("config") in ANCHOR_CONFIGS
                 cells.setdefault(method, {})[key] = _cell(res)
     lines = [
         "| method | " + " | ".join(t for t, _ in columns) + " |",
@@ -65,8 +85,10 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
     lines += [
         "",
         "Cells: median SRCC / median PLCC (after the 4-parameter logistic fit) over the splits.",
-        "",
     ]
+    if anchored:
+        lines.append(ANCHOR_NOTE)
+    lines += [""]
     lines += sources
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,31 @@
+"""The README results table: tiny-config columns are labelled CI anchors, other columns are not."""
+
+from __future__ import annotations
+
+import json
+
+from vqa_bench.table import ANCHOR_NOTE, baselines_table
+
+
+def _write(path, config: str, splits: int, srcc: float) -> None:
+    result = {"aggregate": {"srcc": {"median": srcc}, "plcc": {"median": srcc - 0.1}}}
+    run = {"dataset": "demo", "protocol": "intra", "config": config, "splits": splits, "command": "bench ..."}
+    path.write_text(json.dumps({"run": run, "methods": {"nss": {"results": {"demo -> demo": result}}}}))
+
+
+def test_tiny_columns_say_they_are_ci_anchors(tmp_path):
+    _write(tmp_path / "demo-small.json", "small", 10, 0.79)
+    _write(tmp_path / "demo-tiny.json", "tiny", 2, 0.69)
+    table = baselines_table(tmp_path)
+    header = table.splitlines()[0]
+    assert header == (
+        "| method | demo -> demo (small, intra) | demo -> demo (tiny, intra): CI anchor, 2 splits |"
+    )
+    assert table.splitlines()[2] == "| nss | 0.790 / 0.690 | 0.690 / 0.590 |"
+    assert table.count(ANCHOR_NOTE) == 1
+
+
+def test_a_table_without_tiny_runs_has_no_anchor_note(tmp_path):
+    _write(tmp_path / "demo-small.json", "small", 10, 0.79)
+    table = baselines_table(tmp_path)
+    assert "CI anchor" not in table and ANCHOR_NOTE not in table
