@@ -29,6 +29,7 @@ _LAZY = {
     "RegressionReport": "vqa_bench.regression",
     "compare": "vqa_bench.regression",
     "load_baseline": "vqa_bench.regression",
+    "load_run_metrics": "vqa_bench.regression",
     "make_baseline": "vqa_bench.regression",
     "markdown_table": "vqa_bench.report",
     "rich_table": "vqa_bench.report",

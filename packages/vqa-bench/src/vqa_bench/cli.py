@@ -268,19 +268,6 @@ def _tolerance(values: list[str], flag: str = "--tolerance") -> dict[str, float]
     return out
 
 
-def _read_metrics(path: Path) -> dict:
-    """A run's metrics.json, given the file or its run folder (read before the run: a typo costs nothing)."""
-    import json
-
-    file = path / "metrics.json" if path.is_dir() else path
-    if not file.is_file():
-        raise ConfigError(f"--spread-from {path}: no metrics.json there; give a finished bench run's folder or file")
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"--spread-from {file} is not valid JSON ({err})") from err
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -299,7 +286,13 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     from rich.console import Console
 
-    from vqa_bench.regression import compare, load_baseline, make_baseline, measured_tolerance
+    from vqa_bench.regression import (
+        compare,
+        load_baseline,
+        load_run_metrics,
+        make_baseline,
+        measured_tolerance,
+    )
     from vqa_bench.report import rich_table
     from vqa_bench.runner import BenchRunner, BenchSettings, command_line
     from vqa_bench.store import write_json_atomic
@@ -321,7 +314,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     baseline = load_baseline(args.check_regression) if args.check_regression else None  # fail early
     if args.spread_from and not args.write_baseline:
         raise ConfigError("--spread-from sets the tolerances of a baseline: use it with --write-baseline")
-    spread_runs = [_read_metrics(path) for path in args.spread_from]
+    spread_runs = [load_run_metrics(path) for path in args.spread_from]
     roots, zero_shot = resolve_roots(args.data_root, args.zero_shot, datasets, args.protocol)
     settings = BenchSettings(
         methods=_methods(args.method),

@@ -111,19 +111,40 @@ def _fmt(x: float | None, signed: bool = False) -> str:
     return f"{x:+.4f}" if signed else f"{x:.4f}"
 
 
-def load_baseline(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(
-            f"baseline {path} does not exist; write one with `bench ... --write-baseline {path}`"
-        )
+def _read_json(file: Path, what: str, missing: str) -> Any:
+    """The JSON in `file`; a missing file raises `missing`, a malformed one names `what` and the file.
+
+    The one reader of the JSON a bench command is handed (a baseline, a spread run's metrics), so
+    both fail the same way, before any method runs."""
+    if not file.is_file():
+        raise ConfigError(missing)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ConfigError(f"baseline {path} is not valid JSON ({err})") from err
+        raise ConfigError(f"{what} {file} is not valid JSON ({err})") from err
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """A committed baseline (`bench --write-baseline`), checked to have its `run` and `methods`."""
+    path = Path(path)
+    data = _read_json(
+        path, "baseline", f"baseline {path} does not exist; write one with `bench ... --write-baseline {path}`"
+    )
     if not isinstance(data, dict) or "methods" not in data or "run" not in data:
         raise ConfigError(f"baseline {path} has no 'run'/'methods' sections; was it written by bench?")
     return data
+
+
+def load_run_metrics(path: str | Path) -> dict[str, Any]:
+    """A run's metrics.json, given the file or its run folder (`--spread-from`: read before the
+    run, so a typo costs nothing)."""
+    path = Path(path)
+    file = path / "metrics.json" if path.is_dir() else path
+    return _read_json(
+        file,
+        "--spread-from",
+        f"--spread-from {path}: no metrics.json there; give a finished bench run's folder or file",
+    )
 
 
 def make_baseline(
