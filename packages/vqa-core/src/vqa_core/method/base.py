@@ -111,7 +111,8 @@ class Method(ABC):
       `predict` is `score` for callers that want an exception instead.
     - `cost_parts`, `caveats`, `pretrain_stages` / `use_pretrained` are the optional hooks the
       bench runner and `vqa score` call; their defaults describe a method without networks,
-      caveats or stages.
+      caveats or stages. `init_for_scoring(seed)` readies an untrained method for `score` with
+      random weights (for timing; every registered method implements it).
     - `save(path)` / `Method.load(path)`: a self-describing checkpoint (`.pt` or `.safetensors`).
     """
 
@@ -202,6 +203,14 @@ class Method(ABC):
             self.use_pretrained(stage.name, result.folder)
             results.append(result)
         return results
+
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """Make `score` runnable without training: every network with random weights (seed
+        `seed`, nothing downloaded), an untrained stand-in for any fitted regressor, the
+        identity calibration. The scores mean nothing; what it is for is timing and smoke-testing
+        the scoring path (the speed benchmark, `vqa score` checks) at a preset's real sizes.
+        A method that cannot do it raises `VqaError` (the default)."""
+        raise VqaError(f"method {self.name!r} cannot be set up for scoring without training; fit it or load one")
 
     # -- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
