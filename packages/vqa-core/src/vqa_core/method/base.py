@@ -23,6 +23,7 @@ from vqa_core.device import resolve_device
 from vqa_core.errors import ConfigError, VideoDecodeError, VqaError
 from vqa_core.method.calibration import ScoreCalibration
 from vqa_core.method.checkpoint import read_method_checkpoint, write_method_checkpoint
+from vqa_core.method.weight_init import skipped_weight_init
 
 if TYPE_CHECKING:
     from torch import nn
@@ -243,9 +244,10 @@ class Method(ABC):
             config = load_config(target.config_class, ckpt["config"])
         except ConfigError as err:
             raise ConfigError(f"{path}: stored config no longer matches {target.__name__}: {err}") from err
-        method = target(config=config, device=device)
-        method.calibration = ScoreCalibration.from_dict(ckpt.get("calibration") or {})
-        method.load_state_dict(ckpt["state"])
+        with skipped_weight_init():  # every weight comes from the checkpoint: drawing them first is waste
+            method = target(config=config, device=device)
+            method.calibration = ScoreCalibration.from_dict(ckpt.get("calibration") or {})
+            method.load_state_dict(ckpt["state"])
         return method
 
     def __repr__(self) -> str:
