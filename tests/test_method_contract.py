@@ -5,7 +5,8 @@ baselines, a third party's) gets its `tiny` preset fitted on small generated cli
 give the same score to the same video twice and different scores to different videos; survive a
 `Method.load` round trip with identical scores; name an unreadable file in `predict`'s error and
 give NaN plus the reason in `score`; fill `decode_s` / `model_s`; run `cost_parts()` through the
-FLOP counter when it has networks; and reproduce its golden score.
+FLOP counter when it has networks; and reproduce its golden score. Unfitted, `init_for_scoring`
+must make `score` run (random weights: what benchmarks/score_speed.py times).
 
 Offline data for the stages: the tiny presets' pretraining stages read the embedded demo sets,
 which take minutes to build. Here the config fields that name a stage's data (wherever a method
