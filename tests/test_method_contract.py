@@ -5,7 +5,8 @@ baselines, a third party's) gets its `tiny` preset fitted on small generated cli
 give the same score to the same video twice and different scores to different videos; survive a
 `Method.load` round trip with identical scores; name an unreadable file in `predict`'s error and
 give NaN plus the reason in `score`; fill `decode_s` / `model_s`; run `cost_parts()` through the
-FLOP counter when it has networks; and reproduce its golden score.
+FLOP counter when it has networks; and reproduce its golden score. Unfitted, `init_for_scoring`
+must make `score` run (random weights: what benchmarks/score_speed.py times).
 
 Offline data for the stages: the tiny presets' pretraining stages read the embedded demo sets,
 which take minutes to build. Here the config fields that name a stage's data (wherever a method
@@ -43,7 +44,7 @@ import torch
 
 from vqa_core.config import config_to_dict, load_config
 from vqa_core.datasets import ManifestItem
-from vqa_core.errors import VideoDecodeError
+from vqa_core.errors import VideoDecodeError, VqaError
 from vqa_core.method import Method, ScoreReport, get_method, list_methods
 from vqa_core.testing import make_video
 from vqa_core.train import seed_everything
@@ -261,6 +262,26 @@ def test_cost_parts_run_through_the_flop_counter(fitted) -> None:
         return
     assert cost["flops"] == sum(count_flops(m, x) for m, x in parts.values()) > 0
     assert cost["params"] == sum(sum(p.numel() for p in m.parameters()) for m, _ in parts.values()) > 0
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_init_for_scoring_scores_without_training(name, data, one_thread, tmp_path, monkeypatch) -> None:
+    """`init_for_scoring` (random weights, untrained stand-ins; what the speed benchmark times)
+    makes `score` run the whole scoring path with no fit and no pretraining stage built."""
+    monkeypatch.setenv("VQA_ZOO_CACHE", str(tmp_path / "cache"))
+    method = tiny_method(name, data)
+    with pytest.raises(VqaError):
+        method.score(data.test[:1])  # untrained: refuses
+    method.init_for_scoring(seed=0)
+    report = method.score([data.test[0], data.test[3], data.test[0]])
+    assert report.ok.all(), report.errors
+    assert np.isfinite(report.scores).all() and report.scores[0] == pytest.approx(report.scores[2], rel=1e-6)
+    assert np.all(report.decode_s > 0) and np.all(report.model_s >= 0)
+    if method.cost_parts():  # a network ran: it took time and, with saliency, the UNet3D did too
+        assert np.all(report.model_s > 0)
+        if "saliency model" in method.cost_parts():
+            assert report.parts["saliency_s"][0] > 0
+    assert not list((tmp_path / "cache").glob("stages/*")), "init_for_scoring must not build a pretraining stage"
 
 
 def test_golden_score(fitted_with_golden, data, tmp_path, monkeypatch) -> None:

@@ -332,6 +332,17 @@ class SaliencyGuidedMethod(Method):
                 saliency_s[i] = fill_sal[k]
         return ScoreReport(scores, decode_s, model_s, errors, {"saliency_s": saliency_s})
 
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """Random-init VQA network and, with saliency on, a random-init saliency UNet3D of the
+        stage preset's architecture (no stage is built): the real scoring work, meaningless scores."""
+        torch.manual_seed(seed)
+        self.model = self.new_network(pretrained=False).to(self.device).eval()
+        self.calibration = ScoreCalibration()
+        if self.uses_saliency_model:
+            from saliency_core.model import SaliencyUNet3D
+
+            self.use_saliency_model(SaliencyUNet3D(self.saliency_stage_config().model))
+
     # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The VQA network and, when one is used, the saliency model (a checkpoint is self-contained)."""

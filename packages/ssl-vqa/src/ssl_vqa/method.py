@@ -333,6 +333,21 @@ class SslMethod(Method):
         method.model = load_released_dual(path, model).to(method.device).eval()
         return method
 
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """Random-init primary and auxiliary (no ST-VQRL stage, no release, CLIP random), default
+        combination statistics and identity calibration: the scoring work, meaningless scores.
+        SSL-VQA's NIQE auxiliary gets a unit Gaussian (zero mean, identity covariance) as a
+        stand-in pristine reference; its distance costs the same as against fitted references."""
+        torch.manual_seed(seed)
+        model = self._new_model(pretrained=False)
+        aux = model.auxiliary
+        if model.kind == "niqe" and aux is not None:
+            aux.reference_mean.zero_()
+            aux.reference_cov.copy_(torch.eye(len(aux.reference_cov), dtype=aux.reference_cov.dtype))
+            aux.reference_count.fill_(1)
+        self.model = model.to(self.device).eval()
+        self.calibration = ScoreCalibration()
+
     def state_dict(self) -> dict[str, Any]:
         if self.model is None:
             raise VqaError(f"{self.name}: nothing to save; call fit() first")

@@ -331,6 +331,30 @@ class StVqrlMethod(Method):
         scores = parts["probe"] if self.config.eval.score == "probe" else parts["zero_shot_mos"]
         return ScoreReport(scores, timed.decode_s, timed.model_s, timed.errors)
 
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """Random-init backbone and projection (no pretraining stage, no release), an untrained
+        random probe (standard-normal weights / sqrt(width), zero centre, unit scale), no zero-shot
+        references: the scoring work (the backbone on every evaluation clip), meaningless scores."""
+        torch.manual_seed(seed)
+        net = build_net(replace(self.config, init_from=None), pretrained=False)
+        self.backbone = net.backbone.to(self.device).eval()
+        self.projection = net.projection.to(self.device).eval()
+        width = self._probe_width()
+        coef = torch.randn(width, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) / width**0.5
+        zeros = torch.zeros(width, dtype=torch.float64)
+        self.probe = {"coef": coef, "intercept": 0.0, "mean": zeros, "std": zeros + 1, "alpha": 0.0, "val_srcc": {}}
+        self.reference = None
+        self.calibration = self.zero_shot_calibration = ScoreCalibration()
+
+    def _probe_width(self) -> int:
+        """Length of `_pooled`'s row for `eval.pool`: C tokens, D projected, F per-stage statistics."""
+        assert self.backbone is not None and self.projection is not None
+        c, d = self.backbone.out_channels, int(self.projection.proj.out_channels)
+        if self.config.eval.pool == "mean":
+            return c
+        stats = sum(2 * int(blocks[-1].norm1.normalized_shape[0]) for blocks in self.backbone.features[::2])
+        return 2 * c + 2 * d + (stats if self.config.eval.pool == "stages" else 0)
+
     def state_dict(self) -> dict[str, Any]:
         self._check_ready()
         assert self.backbone is not None and self.projection is not None and self.probe is not None

@@ -157,6 +157,11 @@ class FloorMethod(Method):
             model_s[ok] += (time.perf_counter() - t0) / len(ok)
         return ScoreReport(scores=scores, decode_s=decode_s, model_s=model_s, errors=errors)
 
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """Ready to score without fitting, identity calibration (raw statistic as the score)."""
+        self.calibration = ScoreCalibration()
+        self._fitted = True
+
     def cost_parts(self) -> dict[str, Any]:
         """No network runs: the bench reports parameters and FLOPs as n/a."""
         return {}
@@ -313,6 +318,16 @@ class NssMethod(FloorMethod):
         # the selected point also as scalars: run records keep only the plain values of a history
         selected = {f"selected_{k}": v for k, v in history["selected"].items()}
         return {"num_train": len(mos), "num_val": len(mos_v), **selected, **history}
+
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """An UNTRAINED ridge stand-in for the SVR (standard-normal weights / sqrt(features) on
+        unstandardised features, zero fill): the per-video work is the features, which this
+        computes in full; the regression itself costs microseconds either way."""
+        width = len(self.feature_names)
+        coef = np.random.default_rng(seed).standard_normal(width) / np.sqrt(width)
+        zeros = np.zeros(width)
+        self.regressor = FeatureRegressor("ridge", fill=zeros, center=zeros, scale=zeros + 1, intercept=0.0, coef=coef)
+        super().init_for_scoring(seed)
 
     def state_dict(self) -> dict[str, Any]:
         if not self._fitted or self.regressor is None:

@@ -6,6 +6,7 @@
 - `checkpoint`: self-describing `.pt` / `.safetensors` method checkpoints;
 - `registry`: methods found through the entry-point group `vqa_zoo.methods` (a third-party
   package can add one without touching this repo) plus `register_method`;
+- `weight_init`: `skipped_weight_init`, building networks whose weights a checkpoint then sets;
 - pretraining stages live in `vqa_core.stages` (`PretrainStage` is re-exported here).
 """
 
@@ -20,6 +21,7 @@ from vqa_core.method.registry import (
     list_methods,
     register_method,
 )
+from vqa_core.method.weight_init import skipped_weight_init
 from vqa_core.stages import PretrainStage, StageResult, ensure_stage
 
 __all__ = [
@@ -39,4 +41,5 @@ __all__ = [
     "list_methods",
     "read_method_checkpoint",
     "register_method",
+    "skipped_weight_init",
 ]

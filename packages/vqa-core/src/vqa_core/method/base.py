@@ -23,6 +23,7 @@ from vqa_core.device import resolve_device
 from vqa_core.errors import ConfigError, VideoDecodeError, VqaError
 from vqa_core.method.calibration import ScoreCalibration
 from vqa_core.method.checkpoint import read_method_checkpoint, write_method_checkpoint
+from vqa_core.method.weight_init import skipped_weight_init
 
 if TYPE_CHECKING:
     from torch import nn
@@ -111,7 +112,8 @@ class Method(ABC):
       `predict` is `score` for callers that want an exception instead.
     - `cost_parts`, `caveats`, `pretrain_stages` / `use_pretrained` are the optional hooks the
       bench runner and `vqa score` call; their defaults describe a method without networks,
-      caveats or stages.
+      caveats or stages. `init_for_scoring(seed)` readies an untrained method for `score` with
+      random weights (for timing; every registered method implements it).
     - `save(path)` / `Method.load(path)`: a self-describing checkpoint (`.pt` or `.safetensors`).
     """
 
@@ -203,6 +205,14 @@ class Method(ABC):
             results.append(result)
         return results
 
+    def init_for_scoring(self, seed: int = 0) -> None:
+        """Make `score` runnable without training: every network with random weights (seed
+        `seed`, nothing downloaded), an untrained stand-in for any fitted regressor, the
+        identity calibration. The scores mean nothing; what it is for is timing and smoke-testing
+        the scoring path (the speed benchmark, `vqa score` checks) at a preset's real sizes.
+        A method that cannot do it raises `VqaError` (the default)."""
+        raise VqaError(f"method {self.name!r} cannot be set up for scoring without training; fit it or load one")
+
     # -- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write a self-describing checkpoint (`.pt` weights_only-safe, or `.safetensors`)."""
@@ -234,9 +244,10 @@ class Method(ABC):
             config = load_config(target.config_class, ckpt["config"])
         except ConfigError as err:
             raise ConfigError(f"{path}: stored config no longer matches {target.__name__}: {err}") from err
-        method = target(config=config, device=device)
-        method.calibration = ScoreCalibration.from_dict(ckpt.get("calibration") or {})
-        method.load_state_dict(ckpt["state"])
+        with skipped_weight_init():  # every weight comes from the checkpoint: drawing them first is waste
+            method = target(config=config, device=device)
+            method.calibration = ScoreCalibration.from_dict(ckpt.get("calibration") or {})
+            method.load_state_dict(ckpt["state"])
         return method
 
     def __repr__(self) -> str:

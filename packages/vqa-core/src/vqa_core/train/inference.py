@@ -129,8 +129,11 @@ def predict_dataset(
 def _shard_loader(
     dataset: Dataset, collate: Callable[[list[Any]], Any], batch_size: int, num_workers: int, device: torch.device
 ) -> DataLoader:
-    """This rank's share of `dataset`, in order (DistributedSampler pads the last shard)."""
+    """This rank's share of `dataset`, in order (DistributedSampler pads the last shard), with
+    at most `available_cpus()` workers: more only compete for the same cores (and DataLoader
+    warns about them on every call)."""
     info = dist_info()
+    num_workers = max(0, min(int(num_workers), available_cpus()))
     sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank, shuffle=False, drop_last=False)
     return DataLoader(
         dataset,
@@ -246,14 +249,13 @@ def score_dataset(
     them; each item's output is its row (numpy), in the same structure. `names[i]` (e.g. the
     file of item i) is put in front of an error message that does not name it. Under torchrun
     each rank scores its shard and every rank gets every item's result. `num_workers` is capped
-    at `available_cpus()`; workers decode ahead while the model runs.
+    at `available_cpus()` (as in `predict_dataset`); workers decode ahead while the model runs.
     """
     info = dist_info()
     device = torch.device(device)
     move = move_batch or move_to_device
     timed = TimedItems(dataset, names)
-    workers = max(0, min(int(num_workers), available_cpus()))
-    loader = _shard_loader(timed, TimedCollate(collate_fn), batch_size, workers, device)
+    loader = _shard_loader(timed, TimedCollate(collate_fn), batch_size, num_workers, device)
     local: list[tuple[int, Any, float, float, str | None]] = []
     with make_progress(progress and info.is_main, transient=True) as bar:
         task_id = bar.add_task(description, total=len(loader))
