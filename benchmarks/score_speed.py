@@ -48,7 +48,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,6 @@ CLIPS = {
 QUICK_CLIP = ClipSpec("2s-240p", 2, 240, 426)
 QUICK_PRESETS = ("tiny", "small")
 E2E_TARGET = 1.3  # `vqa score` wall / (decode + model) of the same call
-PACKAGES = ("vqa-core", "vqa-bench", "vqa-floors", "saliency-core", "dagr-vqa", "sc-vqa", "ssl-vqa", "st-vqrl", "av")
 # FasterVQA's input on st_vqrl's full trunk: 1 clip (the preset's clip is 32 x 7x7 x 32 px)
 FASTERVQA_OVERRIDES = ("eval.num_clips=1", "eval.cache_features=false", "eval.pool=mean")
 
@@ -223,10 +221,8 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
             if key.strip() == "model name":
                 cpu = value.strip()
                 break
-    versions = {}
-    for name in PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[name] = metadata.version(name)
+    from vqa_bench.settings import package_versions
+
     return {
         "cpu": cpu,
         "cores": available_cpus(),
@@ -235,7 +231,7 @@ def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
         "load_after": list(os.getloadavg()),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "packages": versions,
+        "packages": package_versions(),  # the versions a bench run records
     }
 
 

@@ -25,6 +25,7 @@ from vqa_core.errors import ConfigError
 VERSIONED_DISTRIBUTIONS = (
     "vqa-core",
     "vqa-bench",
+    "vqa-floors",
     "saliency-core",
     "dagr-vqa",
     "sc-vqa",
