@@ -114,7 +114,11 @@ def cache_root(root: Path) -> Iterator[None]:
 
 
 def empty(folder: Path) -> None:
-    """Remove every map / feature cached under `folder` (a new video for the next call)."""
+    """Remove every map / feature cached under `folder`, and the process's remembered probes
+    (a new video for the next call)."""
+    from vqa_core.video import forget_probes
+
+    forget_probes()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
 

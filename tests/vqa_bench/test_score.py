@@ -254,3 +254,37 @@ def test_a_second_writer_of_one_out_is_refused_naming_the_first(tmp_path, checkp
     err = capsys.readouterr().err
     assert f"--out {out} is in use by process {os.getpid()} (vqa score" in err
     assert not out.exists()
+
+
+def test_a_video_and_the_checkpoint_are_each_read_once(tmp_path, checkpoint, monkeypatch):
+    """`vqa score` probes its inputs and the method's dataset needs the frame count again; the
+    method name is checked before the method is built: neither costs a second read."""
+    import vqa_core.method as method_package
+    from vqa_core.method import base
+    from vqa_core.method import checkpoint as checkpoint_module
+    from vqa_core.video import forget_probes, info
+
+    ckpt, _ = checkpoint
+    video = make_video(tmp_path / "x.mp4", num_frames=8, height=48, width=64)
+    reads: list[Path] = []
+    probes: list[Path] = []
+    real_read, real_probe = checkpoint_module.read_method_checkpoint, info._probe_container
+
+    def counting_read(path):
+        reads.append(Path(path))
+        return real_read(path)
+
+    def counting_probe(path, exact):
+        probes.append(Path(path))
+        return real_probe(path, exact)
+
+    for module in (method_package, base, checkpoint_module):  # every name it is imported under
+        monkeypatch.setattr(module, "read_method_checkpoint", counting_read)
+    monkeypatch.setattr(info, "_probe_container", counting_probe)
+    forget_probes()
+    out = tmp_path / "s.csv"
+    args = parse(str(video), "--checkpoint", str(ckpt), "--out", str(out), "--no-progress", "--device", "cpu")
+    assert args.func(args) == 0
+    assert read_rows(out)[str(video)]["status"] == "ok"
+    assert reads == [ckpt]
+    assert probes == [video]

@@ -212,13 +212,14 @@ def load_scoring_method(checkpoint: str | Path, method: str | None, device: str)
     """The method stored in `checkpoint`; `--method` must agree with what the checkpoint holds."""
     from vqa_core.method import Method, get_method, read_method_checkpoint
 
-    stored = read_method_checkpoint(checkpoint)["method"]
+    ckpt = read_method_checkpoint(checkpoint)
+    stored = ckpt["method"]
     if method and method != stored:
         get_method(method)  # an unknown name gets the registry's did-you-mean error first
         raise VqaError(
             f"checkpoint {checkpoint} was trained by method {stored!r}, not {method!r}; drop --method or pass --method {stored}"
         )
-    return Method.load(checkpoint, device=device)
+    return Method.from_checkpoint(ckpt, device=device, source=checkpoint)
 
 
 def add_score_command(sub: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ decodable frames, no still images). A truncated file is scored on the frames tha
 """
 
 from vqa_core.video.container import MIN_FRAMES, MIN_SIDE
-from vqa_core.video.info import ShortVideoWarning, VideoInfo, probe
+from vqa_core.video.info import ShortVideoWarning, VideoInfo, forget_probes, probe
 from vqa_core.video.raw import RawFormat
 from vqa_core.video.reader import frame_rate, read_clip
 from vqa_core.video.resize import INTERPOLATIONS, Resize
@@ -25,6 +25,7 @@ __all__ = [
     "Resize",
     "ShortVideoWarning",
     "VideoInfo",
+    "forget_probes",
     "frame_rate",
     "probe",
     "read_clip",

@@ -19,12 +19,22 @@ Damaged and degenerate inputs (issue #16.5):
   `MIN_SIDE` x `MIN_SIDE` pixels (16), fewer than `MIN_FRAMES` decodable frames (2), and
   still images (png, jpeg, bmp, ... read by FFmpeg's image demuxers): a single picture has no
   motion to assess, and every method would score one frame repeated.
+
+A file is probed once per process: `vqa score` probes every input to list what it will score,
+and the method's dataset then needs the frame count again, inside the timed decode. Opening
+an H.264 file decodes frames (FFmpeg's stream analysis, then the first frame), 0.15-0.2 s for
+a 1080p clip, a fifth of a small preset's whole scoring time. So results are remembered by
+the file's identity (resolved path, inode, size, modification time): a rewritten file is
+probed anew. The memory is per process and bounded (`_MEMO_SIZE` files), and a remembered
+shortfall is warned about again on every call, as a fresh probe would.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,20 +97,57 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
     video, has no video stream, or has no decodable frame.
     """
     p = check_file(path)
-    if raw is not None:
-        n = raw_frame_count(p, raw)
-        _check_frame_count(p, n, "raw frame")
-        return VideoInfo(
-            num_frames=n,
-            fps=float(raw.fps),
-            width=raw.width,
-            height=raw.height,
-            duration=n / float(raw.fps),
-            codec="rawvideo",
-            rotation=0,
-            pix_fmt=raw.pix_fmt,
-            num_frames_source="raw",
-        )
+    if raw is None:
+        key = _identity(p, exact)
+        info = _MEMO.get(key)
+        if info is None:
+            info = _probe_container(p, exact)
+            _MEMO[key] = info
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+        else:
+            _MEMO.move_to_end(key)
+        if info.note:
+            warnings.warn(f"{p}: {info.note}", ShortVideoWarning, stacklevel=2)
+        return info
+    return _probe_raw(p, raw)
+
+
+_MEMO_SIZE = 4096
+_MEMO: OrderedDict[tuple, VideoInfo] = OrderedDict()
+
+
+def forget_probes() -> None:
+    """Drop every remembered probe: the next `probe` of any file reads it again (what a new
+    process sees; benchmarks call it before timing a "new video")."""
+    _MEMO.clear()
+
+
+def _identity(p: Path, exact: bool) -> tuple:
+    """What distinguishes one file's content from another's without reading it."""
+    st = os.stat(p)
+    return (str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, bool(exact))
+
+
+def _probe_raw(p: Path, raw: RawFormat) -> VideoInfo:
+    """A headerless file: its frame count is its size over the frame size (cheap, not remembered)."""
+    n = raw_frame_count(p, raw)
+    _check_frame_count(p, n, "raw frame")
+    return VideoInfo(
+        num_frames=n,
+        fps=float(raw.fps),
+        width=raw.width,
+        height=raw.height,
+        duration=n / float(raw.fps),
+        codec="rawvideo",
+        rotation=0,
+        pix_fmt=raw.pix_fmt,
+        num_frames_source="raw",
+    )
+
+
+def _probe_container(p: Path, exact: bool) -> VideoInfo:
+    """`probe` of a container file, read through FFmpeg (the shortfall warning is the caller's)."""
     with open_video(p) as (container, stream):
         timing = stream_timing(p, stream)
         fps = float(timing.fps)
@@ -135,8 +182,6 @@ def probe(path: str | Path, *, raw: RawFormat | None = None, exact: bool = False
         raise VideoDecodeError(f"{p}: no decodable video frame")
     _check_frame_count(p, num_frames, "decodable frame")
     note = _shortfall_note(declared, num_frames, measured, fps)
-    if note:
-        warnings.warn(f"{p}: {note}", ShortVideoWarning, stacklevel=2)
     return VideoInfo(
         num_frames=num_frames,
         fps=fps,
