@@ -216,16 +216,10 @@ def run_clip(
 
 def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
     """CPU model, the cores this process may use, load averages, torch and package versions."""
+    from vqa_bench.settings import cpu_model, package_versions
     from vqa_core.train.inference import available_cpus
 
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                cpu = value.strip()
-                break
-    from vqa_bench.settings import package_versions
+    cpu, _ = cpu_model()
 
     return {
         "cpu": cpu,

@@ -28,7 +28,6 @@ and say why in the commit:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -152,14 +151,9 @@ def machine() -> dict[str, str]:
 
     import av
 
-    cpu, flags = platform.processor(), ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                cpu = value.strip()
-            elif key.strip() == "flags":
-                flags = " ".join(sorted(value.split()))
+    from vqa_bench.settings import cpu_model
+
+    cpu, flags = cpu_model()
     return {
         "arch": platform.machine(),
         "cpu": cpu,

@@ -132,6 +132,24 @@ def floating_point_path() -> dict[str, Any]:
     }
 
 
+def cpu_model() -> tuple[str, str]:
+    """This machine's CPU model name and its feature flags (sorted, space-separated) from
+    /proc/cpuinfo; where there is none (not Linux), `platform.processor()` and "". Two machines
+    whose flags differ may take different vector paths (and last bits) in the same kernels."""
+    import platform
+
+    cpu, flags = platform.processor() or platform.machine(), ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not flags:
+                cpu = value.strip()
+            elif key.strip() == "flags":
+                flags = " ".join(sorted(value.split()))
+                break  # the first processor describes them all
+    return cpu, flags
+
+
 def command_line(argv: Sequence[str] | None) -> str:
     args = list(sys.argv[1:] if argv is None else argv)
     return "bench " + " ".join(shlex.quote(a) for a in args)
