@@ -18,9 +18,9 @@ GOLDEN = {
     "BitrateConfig/full": "be655c32ce5ef9e8",
     "BitrateConfig/small": "be655c32ce5ef9e8",
     "BitrateConfig/tiny": "be655c32ce5ef9e8",
-    "DagrConfig/full": "20d94e5773b503f4",
-    "DagrConfig/small": "31b53e58318157e5",
-    "DagrConfig/tiny": "af09747364d3d1d7",
+    "DagrConfig/full": "d05b4fb3c9893684",
+    "DagrConfig/small": "dcad46bb9defc8a4",
+    "DagrConfig/tiny": "cccbaaa22e4ce638",
     "LossConfig/literature": "5ef760dc2b64b774",
     "LossConfig/seed": "ffe9ca6785486e2c",
     "ModelConfig/full": "472f992f35566cc0",
@@ -50,9 +50,9 @@ GOLDEN = {
     "StVqrlConfig/full": "de96074c74b7e914",
     "StVqrlConfig/small": "3928b722be265294",
     "StVqrlConfig/tiny": "2067592118a8ec3a",
-    "StrConfig/full": "32f8f0680b9992ef",
-    "StrConfig/small": "7b14528f06d1376c",
-    "StrConfig/tiny": "bcbef74fd600e8a4",
+    "StrConfig/full": "cf854b0f5946903f",
+    "StrConfig/small": "0b4c0f2ee18b2574",
+    "StrConfig/tiny": "875b3d364cb33f27",
 }
 METHODS = list_methods()
 
