@@ -200,6 +200,9 @@ class SpatialFeatures(nn.Module):
         super().__init__()
         self.weighting = SaliencyWeighting(saliency_cfg) if saliency_cfg.enabled else None
         self.trunk = resnet_trunk(model_cfg)
+        self.channels_last = model_cfg.channels_last
+        if self.channels_last:  # weights in NHWC too (what cuDNN wants; `.to(device)` keeps it)
+            self.trunk.to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.pool = model_cfg.pool
@@ -215,6 +218,8 @@ class SpatialFeatures(nn.Module):
         b, t = frames.shape[:2]
         x = frames.flatten(0, 1)  # (B*T, 3, H, W): batch and time are adjacent, no permute needed
         x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.trunk(x)
         pooled = x.mean(dim=(-2, -1))
         if self.pool == "meanstd":  # the spread of the features over the frame: how uneven the artefacts are

@@ -289,7 +289,7 @@ class SaliencyGuidedMethod(Method):
     def score(self, items: Sequence[ManifestItem] | Sequence[str | Path], *, progress: bool = False) -> ScoreReport:
         """MOS-scale scores with per-item timings; making a new video's maps counts as model time
         (`parts["saliency_s"]`). Maps made on the fly inside the dataset count as decoding."""
-        from vqa_core.train import score_dataset
+        from vqa_core.train import Precision, score_dataset
 
         if self.model is None:
             raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
@@ -321,6 +321,7 @@ class SaliencyGuidedMethod(Method):
             names=[str(items[i].path) for i in scored],
             progress=progress,
             description=f"{self.name}: scoring",
+            precision=Precision.for_scoring(self.config.trainer, self.device),  # trainer.precision=bf16: bf16
         )
         scores, decode_s, model_s, saliency_s = (np.full(n, np.nan) for _ in range(4))
         for j, (k, i) in enumerate(zip(keep, scored)):

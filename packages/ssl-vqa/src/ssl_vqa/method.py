@@ -42,7 +42,7 @@ from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem, read_manifest_csv
 from vqa_core.errors import DatasetError, VideoDecodeError, VqaError
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
-from vqa_core.train import DatasetScores, Trainer, barrier, init_distributed, score_dataset
+from vqa_core.train import DatasetScores, Precision, Trainer, barrier, init_distributed, score_dataset
 
 __all__ = ["QasaMethod", "SslMethod", "calibrate", "clip_input_size"]
 
@@ -237,6 +237,7 @@ class SslMethod(Method):
             names=[str(it.path) for it in items],
             progress=progress,
             description=f"{self.name}: scoring",
+            precision=Precision.for_scoring(self.config.trainer, self.device),  # trainer.precision=bf16: bf16
         )
 
     def _raw_scores(self, items: Sequence[ManifestItem], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:

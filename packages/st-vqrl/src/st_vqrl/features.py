@@ -29,7 +29,7 @@ from st_vqrl.config import ClipConfig
 from st_vqrl.data import EvalClipDataset
 from st_vqrl.pretrain import to_model_input
 from vqa_core.datasets import ManifestItem
-from vqa_core.train import score_dataset
+from vqa_core.train import Precision, score_dataset
 from vqa_core.train.distributed import broadcast_object
 
 __all__ = ["TOKENS_VERSION", "TokenCache", "TokenScores", "token_scores", "weights_hash"]
@@ -133,12 +133,15 @@ def token_scores(
     batch_size: int = 2,
     progress: bool = False,
     description: str = "st-vqrl: tokens",
+    precision: Precision | None = None,
 ) -> TokenScores:
     """Token sets of `videos` in order, with timings; computed for the ones not cached
     (`cache_dir=None`: no cache). A cached video's decode seconds are the cache read, its
     model seconds 0. A video that cannot be read gets None and its reason. Each entry:
     "tokens" (num_clips * T' * H' * W', C), "projected" (same count, D) and "stages"
-    (num_clips, F), each clip's per-stage mean and std (`FragmentSwin3d.forward_stages`)."""
+    (num_clips, F), each clip's per-stage mean and std (`FragmentSwin3d.forward_stages`).
+    The backbone runs under `precision`'s autocast (None: float32); tokens made in bf16 are
+    cached apart from float32 ones (the weights id gets a `-bf16` suffix)."""
     videos = [v if isinstance(v, ManifestItem) else Path(v) for v in videos]  # items keep their raw format
     names = [str(v.path if isinstance(v, ManifestItem) else v) for v in videos]
     n = len(videos)
@@ -146,7 +149,10 @@ def token_scores(
     entries: list[dict[str, torch.Tensor] | None] = [None] * n
     decode_s, model_s = np.full(n, np.nan), np.full(n, np.nan)
     errors: list[str | None] = [None] * n
-    cache = TokenCache(cache_dir, weights_hash(backbone, projection), clip, num_clips) if cache_dir else None
+    weights_id = weights_hash(backbone, projection)
+    if precision is not None and precision.enabled:
+        weights_id += f"-{precision.name}"
+    cache = TokenCache(cache_dir, weights_id, clip, num_clips) if cache_dir else None
     paths: list[Path | None] = [None] * n
     for i in range(n):
         try:
@@ -179,6 +185,7 @@ def token_scores(
         names=[names[i] for i in todo],
         progress=progress,
         description=description,
+        precision=precision,
     )
     for k, i in enumerate(todo):
         errors[i], decode_s[i], model_s[i] = result.errors[k], result.decode_s[k], result.model_s[k]

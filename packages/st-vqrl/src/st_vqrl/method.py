@@ -39,7 +39,7 @@ from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError, VideoDecodeError, VqaError
 from vqa_core.losses import fit_gaussian, gaussian_distance
 from vqa_core.method import Method, PretrainStage, ScoreCalibration, ScoreReport, as_manifest_items
-from vqa_core.train import init_distributed
+from vqa_core.train import Precision, init_distributed
 
 __all__ = ["PRETRAIN_STAGE", "StVqrlMethod"]
 
@@ -152,6 +152,7 @@ class StVqrlMethod(Method):
             batch_size=self.config.eval.batch_size,
             progress=progress,
             description=f"stvqrl: {what}",
+            precision=Precision.for_scoring(self.config.pretrain.trainer, self.device),  # its one TrainConfig
         )
 
     def _tokens(self, paths: Sequence[Path | ManifestItem], progress: bool, what: str) -> list[dict[str, torch.Tensor]]:

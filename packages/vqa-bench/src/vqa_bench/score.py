@@ -258,6 +258,12 @@ def add_score_command(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        help="numeric precision of the networks' forward: bf16 autocast (CPU and CUDA) or fp32 "
+        "(default: what the checkpoint's training config says, trainer.precision)",
+    )
     p.set_defaults(func=run_score)
 
 
@@ -281,6 +287,10 @@ def _score_into(args: argparse.Namespace, out: Path | None, mode: str) -> int:
             print(f"skipped {row.path}: {row.reason}", file=sys.stderr)
         raise VqaError(f"no decodable video among the {len(skipped)} file(s) given")
     method = load_scoring_method(args.checkpoint, args.method, args.device)
+    if args.precision:
+        from vqa_core.train import with_precision
+
+        method.config = with_precision(method.config, args.precision)  # read by score() at call time
     rows: list[ScoreRow] = []
     writer = ScoreCsv(out, CSV_COLUMNS, mode=mode) if out is not None else None
 

@@ -26,7 +26,7 @@ decode and model seconds.
 
 Layout: `trainer` (Trainer.fit: build the state, resume or start fresh), `state` (TrainState,
 RunState, RunPlan), `loop` (the epoch loop), `callbacks` (TrainCallback, EarlyStopping,
-History), `checkpointing` (LastCheckpoint, BestCheckpoint, restore), `precision` (autocast and
+History), `checkpointing` (LastCheckpoint, BestCheckpoint, restore), `precision` (fp32 / bf16 / fp16 autocast and
 gradient scaling), `checkpoint` (atomic, weights_only file IO), `inference` (predict_dataset,
 score_dataset).
 """
@@ -52,7 +52,7 @@ from vqa_core.train.inference import (
     predict_dataset,
     score_dataset,
 )
-from vqa_core.train.precision import Precision
+from vqa_core.train.precision import Precision, with_precision
 from vqa_core.train.rng import capture_rng_state, derive_seed, restore_rng_state, seed_everything
 from vqa_core.train.schedule import build_scheduler, lr_factor
 from vqa_core.train.state import RunPlan, RunState, TrainState
@@ -100,4 +100,5 @@ __all__ = [
     "save_checkpoint",
     "score_dataset",
     "seed_everything",
+    "with_precision",
 ]

@@ -11,10 +11,15 @@ result is in dataset order on every rank.
   seconds (its share of its batch's forward), so `vqa score` reports both for every method.
   DataLoader workers, capped at the CPUs this process may use, prefetch and decode the next
   batches while the model runs.
+
+Both take an optional `precision` (`vqa_core.train.Precision`): the forward runs under its
+autocast (bf16 when the method's TrainConfig says so, `Precision.for_scoring`), the one place
+every learned method's scoring goes through; outputs come back as float32 numpy either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +34,7 @@ from torch.utils.data._utils.collate import default_collate
 
 from vqa_core.errors import VideoDecodeError
 from vqa_core.train.distributed import all_gather_objects, dist_info, gather_indexed_outputs
+from vqa_core.train.precision import Precision
 from vqa_core.train.progress import make_progress
 from vqa_core.train.rng import seed_worker
 from vqa_core.train.task import move_to_device
@@ -88,17 +94,20 @@ def predict_dataset(
     move_batch: Callable[[Any, torch.device], Any] | None = None,
     progress: bool = False,
     description: str = "predict",
+    precision: Precision | None = None,
 ) -> dict[str, np.ndarray]:
     """Run `step_fn(model, batch) -> {name: per-item tensor}` over every item exactly once.
 
     Returns numpy arrays in dataset order, with an `index` entry, identical on every rank.
-    `model` is put in eval mode for the call and restored afterwards.
+    `model` is put in eval mode for the call and restored afterwards. `step_fn` runs under
+    `precision`'s autocast (None: float32, no autocast).
     """
     info = dist_info()
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = torch.device(device)
     move = move_batch or move_to_device
+    autocast = _autocast(precision)
     loader = _shard_loader(IndexedDataset(dataset), IndexedCollate(collate_fn), batch_size, num_workers, device)
     was_training = model.training
     model.eval()
@@ -107,7 +116,9 @@ def predict_dataset(
         with make_progress(progress and info.is_main, transient=True) as bar:
             task_id = bar.add_task(description, total=len(loader))
             for indices, batch in loader:
-                out = dict(step_fn(model, move(batch, device)))
+                batch = move(batch, device)
+                with autocast():
+                    out = dict(step_fn(model, batch))
                 out["index"] = indices
                 for key, value in out.items():
                     arr = _to_numpy(value)
@@ -145,6 +156,14 @@ def _shard_loader(
         generator=torch.Generator().manual_seed(0),
         pin_memory=device.type == "cuda",
     )
+
+
+def _autocast(precision: Precision | None) -> Callable[[], Any]:
+    """A factory of the forward's context: `precision.autocast`, or a no-op for None / fp32
+    (float32 runs enter no autocast at all, as before the option existed)."""
+    if precision is None or not precision.enabled:
+        return contextlib.nullcontext
+    return precision.autocast
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -242,6 +261,7 @@ def score_dataset(
     names: Sequence[str] | None = None,
     progress: bool = False,
     description: str = "score",
+    precision: Precision | None = None,
 ) -> DatasetScores:
     """Run `forward(batch)` over every item once; decode failures become error records.
 
@@ -250,10 +270,12 @@ def score_dataset(
     file of item i) is put in front of an error message that does not name it. Under torchrun
     each rank scores its shard and every rank gets every item's result. `num_workers` is capped
     at `available_cpus()` (as in `predict_dataset`); workers decode ahead while the model runs.
+    `forward` runs under `precision`'s autocast (None: float32, no autocast).
     """
     info = dist_info()
     device = torch.device(device)
     move = move_batch or move_to_device
+    autocast = _autocast(precision)
     timed = TimedItems(dataset, names)
     loader = _shard_loader(timed, TimedCollate(collate_fn), batch_size, num_workers, device)
     local: list[tuple[int, Any, float, float, str | None]] = []
@@ -263,7 +285,8 @@ def score_dataset(
             local += [(f.index, None, float("nan"), float("nan"), f.reason) for f in failures]
             if indices:
                 start = time.perf_counter()
-                out = forward(move(batch, device))
+                with autocast():
+                    out = forward(move(batch, device))
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 share = (time.perf_counter() - start) / len(indices)

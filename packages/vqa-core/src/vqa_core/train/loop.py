@@ -23,6 +23,7 @@ from vqa_core.errors import VqaError
 from vqa_core.train.callbacks import TrainCallback
 from vqa_core.train.distributed import all_gather_objects
 from vqa_core.train.inference import predict_dataset
+from vqa_core.train.precision import Precision
 from vqa_core.train.progress import make_progress
 from vqa_core.train.rng import derive_seed, seed_worker
 from vqa_core.train.state import TrainState
@@ -176,6 +177,7 @@ def _validate(state: TrainState, task: TrainTask) -> dict[str, float]:
         move_batch=task.move_batch,
         progress=state.progress and state.dist.is_main,
         description="validate",
+        precision=Precision.for_scoring(cfg, state.device),  # validation scores as scoring will
     )
     n_val = len(val)  # type: ignore[arg-type]
     if len(outputs["index"]) != n_val:

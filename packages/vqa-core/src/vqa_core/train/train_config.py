@@ -24,6 +24,10 @@ class TrainConfig:
     is not a config value (it is code): a `TrainTask` sets its `collate_fn` attribute.
     `patience` stops the run after that many validations without a new best (None: never).
     `find_unused_parameters` is passed to DDP for models with branches a batch may skip.
+    `precision` is the numeric precision of training and of the method's scoring forward:
+    `fp32`, `bf16` (bfloat16 autocast, no loss scaling; CPU and CUDA) or `fp16` (float16
+    autocast with a gradient scaler, CUDA only; training only, scoring stays fp32). `amp: true`
+    is the old spelling of `fp16` and still loads (it resolves `precision` to `fp16`).
     """
 
     epochs: int = 10
@@ -49,11 +53,21 @@ class TrainConfig:
     max_steps: int | None = None
     checkpoint_every: int = 0
     amp: bool = False
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     drop_last: bool = False
     find_unused_parameters: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "fp16", "bf16"):
+            raise ConfigError(f"TrainConfig.precision must be fp32, fp16 or bf16, got {self.precision!r}")
+        if self.amp and self.precision == "bf16":
+            raise ConfigError(
+                "TrainConfig.amp=true (float16 autocast) conflicts with TrainConfig.precision=bf16; "
+                "drop amp (it is the old spelling of precision=fp16) and keep precision=bf16"
+            )
+        if self.amp:
+            self.precision = "fp16"  # the old spelling of fp16
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum,
                     "val_every": self.val_every}
         for key, value in positive.items():
