@@ -23,7 +23,7 @@ def test_seed_setting_500_of_2000():
 
 def test_fraction_rounds_and_counts():
     assert labelled_count(0.25, 130) == 32  # round(32.5) -> 32 (banker's), within one of 25 %
-    assert labelled_count(0.25, 4) == 2  # at least a PLCC batch
+    assert labelled_count(0.25, 4) == 3  # at least the smallest PLCC batch with a gradient
     assert labelled_count(1.0, 10) == 10
     with pytest.raises(ConfigError, match="only 10"):
         labelled_count(11, 10)

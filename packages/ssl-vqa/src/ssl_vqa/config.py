@@ -252,6 +252,10 @@ class OptimConfig:
             raise ConfigError("optim learning rates must be > 0")
 
 
+#: the smallest batch whose PLCC losses have a gradient (z-scored, 2 scores are always -1 and +1)
+MIN_PLCC_BATCH = 3
+
+
 def _stvqrl(size: str) -> StVqrlConfig:
     return copy.deepcopy(StVqrlConfig.PRESETS[size])
 
@@ -287,8 +291,12 @@ class SslConfig:
     def __post_init__(self) -> None:
         if self.init not in ("stvqrl", "random"):
             raise ConfigError(f"init {self.init!r} must be 'stvqrl' or 'random'")
-        if self.trainer.batch_size < 2:
-            raise ConfigError("trainer.batch_size must be >= 2: the PLCC losses are batch correlations")
+        if self.trainer.batch_size < MIN_PLCC_BATCH:
+            raise ConfigError(
+                f"trainer.batch_size must be >= {MIN_PLCC_BATCH}, got {self.trainer.batch_size}: every loss term is a "
+                "PLCC over the batch, and the correlation of 2 scores is +1 or -1 whatever they are, so a batch of 2 "
+                "has no gradient"
+            )
 
 
 @dataclass
@@ -325,7 +333,8 @@ SMALL_CLIP = {
 
 
 def _tiny_trainer() -> TrainConfig:
-    return TrainConfig(epochs=1, batch_size=2, lr=1e-4, weight_decay=0.05, drop_last=True, progress=False)
+    # batch 4: until session 8 it was 2, whose PLCC losses have no gradient (the tiny models never trained)
+    return TrainConfig(epochs=1, batch_size=4, lr=1e-4, weight_decay=0.05, drop_last=True, progress=False)
 
 
 def _small_trainer() -> TrainConfig:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ssl_vqa.config import MIN_PLCC_BATCH
 from vqa_core.datasets import ManifestItem
 from vqa_core.errors import ConfigError, DatasetError
 
@@ -32,21 +33,27 @@ class Partition:
 
 
 def labelled_count(requested: int | float, total: int) -> int:
-    """Number of labelled videos: an int count, or a fraction of `total` rounded (at least 2).
+    """Number of labelled videos: an int count, or a fraction of `total` rounded (at least 3,
+    the smallest batch whose PLCC loss has a gradient).
 
     A count larger than the training split is an error (it would silently mean "all").
     """
-    if total < 2:
-        raise DatasetError(f"the training split has {total} video(s); semi-supervised training needs at least 2")
+    if total < MIN_PLCC_BATCH:
+        raise DatasetError(
+            f"the training split has {total} video(s); semi-supervised training needs at least {MIN_PLCC_BATCH}"
+        )
     if isinstance(requested, float) and not requested.is_integer():
         if not 0 < requested < 1:
             raise ConfigError(f"semi.labelled as a fraction must be in (0, 1), got {requested}")
-        return min(max(2, round(requested * total)), total)
+        return min(max(MIN_PLCC_BATCH, round(requested * total)), total)
     count = int(requested)
     if count == 1 and isinstance(requested, float):  # 1.0 = the whole split
         return total
-    if count < 2:
-        raise ConfigError(f"semi.labelled must be at least 2 videos (PLCC needs a batch of 2), got {count}")
+    if count < MIN_PLCC_BATCH:
+        raise ConfigError(
+            f"semi.labelled must be at least {MIN_PLCC_BATCH} videos (the PLCC of 2 scores is always +1 or -1: "
+            f"no gradient), got {count}"
+        )
     if count > total:
         raise ConfigError(
             f"semi.labelled={count} but the training split has only {total} videos; "
