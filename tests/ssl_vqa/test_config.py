@@ -34,6 +34,7 @@ def test_paper_settings_in_full():
     "override,field",
     [("semi.labelled=1.5", "semi.labelled"), ("semi.transfer=voting", "semi.transfer"),
      ("combine.mode=max", "combine.mode"), ("trainer.batch_size=1", "batch_size"),
+     ("trainer.batch_size=2", "batch_size"),
      ("sampling.fragments_t=3", "fragments_t")],
 )
 def test_bad_values_are_named(override, field):
@@ -44,3 +45,19 @@ def test_bad_values_are_named(override, field):
 def test_labelled_accepts_count_and_fraction():
     assert load_config(SslConfig, "tiny", ["semi.labelled=500"]).semi.labelled == 500
     assert load_config(SslConfig, "tiny", ["semi.labelled=0.25"]).semi.labelled == 0.25
+
+
+def test_a_batch_of_two_is_refused_because_its_plcc_loss_has_no_gradient():
+    """Why the minimum is 3: z-scored, 2 scores are always -1 and +1, so the loss is a constant."""
+    import torch
+
+    from ssl_vqa.config import MIN_PLCC_BATCH
+    from vqa_core.losses import plcc_loss
+
+    gen = torch.Generator().manual_seed(0)
+    for batch in (2, MIN_PLCC_BATCH):
+        pred = torch.randn(batch, generator=gen, requires_grad=True)
+        plcc_loss(pred, torch.randn(batch, generator=gen)).backward()
+        assert (pred.grad.abs().max() > 1e-3) == (batch >= MIN_PLCC_BATCH)
+    with pytest.raises(ConfigError, match="no gradient"):
+        load_config(SslConfig, "tiny", ["trainer.batch_size=2"])
