@@ -15,6 +15,7 @@ from vqa_core.demo.label import ReferenceClip, luma_frames, ms_ssim
 from vqa_core.demo.pretrain_set import DemoPretrainConfig, build_demo_pretrain
 from vqa_core.demo.producer import LIBRARIES, library_versions
 from vqa_core.demo.scenes import SCENES
+from vqa_core.distort import BANK_VERSION
 
 TINY = DemoConfig(num_scenes=2, height=48, width=64, num_frames=8, versions=[0, 3, 9, 12])
 
@@ -39,7 +40,7 @@ def test_build_json_records_request_and_producer(tiny_demo):
     }
     producer = spec["producer"]
     assert (
-        producer["builder"] >= 3 and producer["bank"].startswith("1:") and producer["label"].startswith("1:")
+        producer["builder"] >= 3 and producer["bank"].startswith(f"{BANK_VERSION}:") and producer["label"].startswith("1:")
     )
     assert set(LIBRARIES) <= set(producer["libraries"]) and "libavcodec" in producer["libraries"]
     assert producer["libraries"] == library_versions()

@@ -15,6 +15,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from vqa_core.distort.clip_io import portable_encoder_options
+
 
 def index_level(i: int, num_frames: int) -> int:
     """Grey level (0-255) of the top band of frame `i` in a clip of `num_frames` frames."""
@@ -70,11 +72,14 @@ def make_video(
     opts = dict(options or {})
     if codec in ("libx264", "libx265") and "crf" not in opts:
         opts["crf"] = "10"
+    # golden outputs are computed from these clips: the same bytes on every CPU, one encoder thread
+    opts = portable_encoder_options(codec, opts)
     if timestamps is not None and len(timestamps) != num_frames:
         raise ValueError(f"timestamps has {len(timestamps)} entries for {num_frames} frames")
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.codec_context.thread_count = 1
         if gop is not None:
             stream.codec_context.gop_size = gop
         if opts:

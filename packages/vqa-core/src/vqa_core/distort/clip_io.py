@@ -28,6 +28,7 @@ __all__ = [
     "atomic_target",
     "count_frames",
     "frames_to_rgb",
+    "portable_encoder_options",
     "read_yuv_frames",
     "rgb_to_frames",
     "write_frames",
@@ -35,6 +36,25 @@ __all__ = [
 
 WORK_PIX_FMT = "yuv420p"
 LOSSLESS_H264: dict[str, str] = {"qp": "0", "preset": "veryfast"}
+
+# x264 picks its SIMD kernels from the CPU it runs on (SSE4, AVX2, AVX-512), and they are not
+# bit-exact with each other: its rate control and macroblock-tree costs use float kernels
+# (reciprocal estimates whose results also differ between Intel and AMD). The same clip at CRF
+# 35 gave three different files with the default, the AVX2-capped and the C kernels on one
+# AMD EPYC, and every fresh CI machine built a different demo from them. The C kernels are
+# the same instructions on every x86-64 CPU, so x264 runs on them wherever a file must be
+# reproducible (about 4x slower: a second per demo scene).
+_X264_PORTABLE = "asm=0"
+
+
+def portable_encoder_options(codec: str, options: dict[str, str] | None = None) -> dict[str, str]:
+    """`options` plus what makes `codec`'s output independent of the CPU it runs on (for x264,
+    its C kernels, added to any `x264-params` given); other codecs' options are returned as given."""
+    opts = dict(options or {})
+    if codec == "libx264":
+        given = opts.get("x264-params")
+        opts["x264-params"] = f"{given}:{_X264_PORTABLE}" if given else _X264_PORTABLE
+    return opts
 
 
 def read_yuv_frames(path: str | Path) -> tuple[list[av.VideoFrame], Fraction]:
@@ -104,7 +124,7 @@ def write_frames(
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = atomic_target(dst)
-    opts = dict(options or {})
+    opts = portable_encoder_options(codec, options)
     if qscale is not None:
         opts.update(qmin=str(qscale), qmax=str(qscale))
     try:

@@ -43,7 +43,7 @@ class DistortionVersion:
 FAMILIES = ("pristine", "mpeg2", "h264", "pyramid_blur", "fps_drop")
 # Bump when a change of the bank's code alters the pixels it writes for the same input; caches of
 # distorted files (the demo builders') record it and rebuild when it changes.
-BANK_VERSION = 1
+BANK_VERSION = 2  # 2: x264 on its C kernels (portable_encoder_options)
 
 # MPEG-2 qscale 1/20/30, H.264 CRF 5/35/50, 2/3/4 pyramid levels and fps/2, /3, /4 follow the
 # seed's `LSVQ Synthetic/` scripts so ST-VQRL sees the distortions it was designed around.
