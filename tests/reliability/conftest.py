@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -149,6 +150,14 @@ def entry_point(name: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
+def _default_sigint() -> None:
+    """Give the child the default SIGINT disposition, which Python turns into KeyboardInterrupt.
+    A shell without job control starts `cmd &` with SIGINT ignored, the child inherits that and
+    Python then never raises KeyboardInterrupt: the Ctrl-C tests failed when CI itself ran in the
+    background (the gated call waited out its 120 s)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="session")
 def cli(records: list[Case], plugin_path: Path, cache_root: Path, tmp_path_factory: pytest.TempPathFactory):
     """cli(case, "vqa"|"bench", *args, env=..., timeout=...) -> Case, run in a subprocess and recorded."""
@@ -185,6 +194,7 @@ def cli(records: list[Case], plugin_path: Path, cache_root: Path, tmp_path_facto
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_default_sigint,
         )
         proc.started = time.perf_counter()
         return proc
