@@ -38,12 +38,11 @@ WORK_PIX_FMT = "yuv420p"
 LOSSLESS_H264: dict[str, str] = {"qp": "0", "preset": "veryfast"}
 
 # x264 picks its SIMD kernels from the CPU it runs on (SSE4, AVX2, AVX-512), and they are not
-# bit-exact with each other: its rate control and macroblock-tree costs use float kernels
-# (reciprocal estimates whose results also differ between Intel and AMD). The same clip at CRF
-# 35 gave three different files with the default, the AVX2-capped and the C kernels on one
-# AMD EPYC, and every fresh CI machine built a different demo from them. The C kernels are
-# the same instructions on every x86-64 CPU, so x264 runs on them wherever a file must be
-# reproducible (about 4x slower: a second per demo scene).
+# bit-exact with each other: the same demo scene at CRF 35 gave three different files with the
+# default (AVX-512), the AVX2-capped and the C kernels on one AMD EPYC, and CI machines with
+# other CPUs built other demos from them. The C kernels are the same instructions on every
+# x86-64 CPU, so x264 runs on them wherever a file must be reproducible (about 4x slower: a
+# second or two per demo scene).
 _X264_PORTABLE = "asm=0"
 
 
