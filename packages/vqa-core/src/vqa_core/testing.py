@@ -69,11 +69,10 @@ def make_video(
     if frames is not None:
         num_frames, height, width = frames.shape[:3]
     rate = Fraction(fps).limit_denominator(1001)
-    opts = dict(options or {})
+    # golden outputs are computed from these clips: the same bytes on every CPU, one encoder thread
+    opts = portable_encoder_options(codec, options)
     if codec in ("libx264", "libx265") and "crf" not in opts:
         opts["crf"] = "10"
-    # golden outputs are computed from these clips: the same bytes on every CPU, one encoder thread
-    opts = portable_encoder_options(codec, opts)
     if timestamps is not None and len(timestamps) != num_frames:
         raise ValueError(f"timestamps has {len(timestamps)} entries for {num_frames} frames")
     with av.open(str(path), mode="w") as container:
