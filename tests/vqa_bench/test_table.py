@@ -29,3 +29,16 @@ def test_a_table_without_tiny_runs_has_no_anchor_note(tmp_path):
     _write(tmp_path / "demo-small.json", "small", 10, 0.79)
     table = baselines_table(tmp_path)
     assert "CI anchor" not in table and ANCHOR_NOTE not in table
+
+
+def test_a_row_names_what_is_not_real(tmp_path):
+    """A number from a random component (e.g. QASA's CLIP offline) says so in its row, as the bench does."""
+    result = {"aggregate": {"srcc": {"median": -0.06}, "plcc": {"median": -0.06}}}
+    run = {"dataset": "demo", "protocol": "intra", "config": "tiny", "splits": 2, "command": "bench ..."}
+    methods = {
+        "qasa": {"caveats": ["no ST-VQRL init", "CLIP random"], "results": {"demo -> demo": result}},
+        "nss": {"caveats": [], "results": {"demo -> demo": result}},
+    }
+    (tmp_path / "demo-tiny.json").write_text(json.dumps({"run": run, "methods": methods}))
+    rows = baselines_table(tmp_path).splitlines()[2:4]
+    assert rows == ["| nss | -0.060 / -0.060 |", "| qasa [no ST-VQRL init, CLIP random] | -0.060 / -0.060 |"]

@@ -55,6 +55,7 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
         )
     columns: list[tuple[str, str]] = []  # (column title, key)
     cells: dict[str, dict[str, str]] = {}
+    caveats: dict[str, list[str]] = {}  # per method, from every file: shown in its row label
     sources: list[str] = []
     anchored = False  # some column is a CI anchor: the table then says what that means
     for path in files:
@@ -76,12 +77,16 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
                     columns.append((title, key))
                     anchored = anchored or run.get("config") in ANCHOR_CONFIGS
                 cells.setdefault(method, {})[key] = _cell(res)
+            for caveat in entry.get("caveats", []):  # e.g. "CLIP random": the row says what is not real
+                if caveat not in caveats.setdefault(method, []):
+                    caveats[method].append(caveat)
     lines = [
         "| method | " + " | ".join(t for t, _ in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
     for method in sorted(cells):
-        lines.append(f"| {method} | " + " | ".join(cells[method].get(k, "-") for _, k in columns) + " |")
+        label = f"{method} [{', '.join(caveats[method])}]" if caveats.get(method) else method
+        lines.append(f"| {label} | " + " | ".join(cells[method].get(k, "-") for _, k in columns) + " |")
     lines += [
         "",
         "Cells: median SRCC / median PLCC (after the 4-parameter logistic fit) over the splits.",
