@@ -11,11 +11,12 @@ from dagr_vqa import build_model
 from dagr_vqa.config import ModelConfig, SaliencyConfig
 from dagr_vqa.data import ClipDataset, augmentation
 from dagr_vqa.method import DagrMethod, StrMethod
-from dagr_vqa.model import SpatialFeatures, backbone_width, narrow_resnet_trunk
+from dagr_vqa.model import SpatialFeatures, backbone_width, narrow_resnet_trunk, saliency_weights
 from saliency_core import NativeCrop
 from saliency_core import model as saliency_model_module
 from vqa_core.config import load_config
 from vqa_core.errors import ConfigError
+from vqa_core.transforms import local_contrast_normalize
 
 
 def _narrow(**extra) -> ModelConfig:
@@ -50,6 +51,19 @@ def test_meanstd_pooling_doubles_the_width_and_is_the_maps_mean_and_spread() -> 
         assert torch.isfinite(spatial(torch.rand(1, 2, 3, 32, 32))).all()
 
 
+def test_mscn_input_is_the_coefficients_then_the_saliency_weighting() -> None:
+    torch.manual_seed(0)
+    spatial = SpatialFeatures(_narrow(input_norm="mscn"), SaliencyConfig(alpha=0.5)).eval()
+    frames, maps = torch.rand(1, 2, 3, 64, 96), torch.rand(1, 2, 64, 96)
+    with torch.no_grad():
+        pooled = spatial(frames, maps)
+        # weighting after MSCN: a pixel weighting before it would be divided back out
+        coeffs = local_contrast_normalize(frames)
+        weighted = 0.5 * coeffs + 0.5 * coeffs * saliency_weights(maps).unsqueeze(2)
+        expected = spatial.trunk(weighted.flatten(0, 1)).mean(dim=(-2, -1)).view(1, 2, -1)
+    torch.testing.assert_close(pooled, expected)
+
+
 @pytest.mark.parametrize("variant", ["str", "dagr"])
 def test_small_presets_train_the_narrow_trunk_end_to_end(variant: str) -> None:
     model = build_model(variant, "small")
@@ -75,6 +89,11 @@ def test_narrow_settings_are_validated() -> None:
         load_config(cls, "tiny", {"data.height": 64, "data.width": 96})  # native crop on resized frames
     with pytest.raises(ConfigError, match="soft_rank"):
         load_config(cls, "small", {"loss.rank_term": "spearman"})
+    with pytest.raises(ConfigError, match=r"model\.input_norm"):
+        load_config(cls, "small", {"model.input_norm": "lab"})
+    with pytest.raises(ConfigError, match="ImageNet weights expect"):  # MSCN is not what ImageNet weights saw
+        load_config(cls, "full", {"model.input_norm": "mscn"})
+    assert load_config(cls, "small").model.input_norm == "mscn"
 
 
 def test_clip_dataset_crops_at_native_scale_in_training_and_keeps_full_frames_otherwise(native_size_items) -> None:

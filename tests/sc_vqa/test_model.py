@@ -7,6 +7,7 @@ import torch
 
 from sc_vqa import build_model
 from sc_vqa.model import TemporalAttentionPool, saliency_weights
+from vqa_core.transforms import local_contrast_normalize
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -122,6 +123,18 @@ def test_channel_fusion_appends_the_map_and_weight_fusion_blends_it() -> None:
     assert float(weighted[0, 0, 0, 0, 0]) == pytest.approx(0.5)
     assert float(weighted[0, 0, 0, 1, 1]) == pytest.approx(0.275)
 
+
+
+def test_mscn_input_weights_the_coefficients_and_appends_the_map_centred() -> None:
+    torch.manual_seed(0)
+    frames, maps = torch.rand(1, 2, 3, 12, 12), torch.rand(1, 2, 12, 12)
+    coeffs = local_contrast_normalize(frames)
+    channel = build_model("tiny", input_norm="mscn").fusion(frames, maps)
+    torch.testing.assert_close(channel[:, :, :3], coeffs)
+    torch.testing.assert_close(channel[:, :, 3], 2 * maps - 1)
+    weighted = build_model("tiny", fusion="weight", input_norm="mscn").fusion(frames, maps)
+    w = saliency_weights(maps, 0.1).unsqueeze(2)
+    torch.testing.assert_close(weighted, 0.5 * coeffs + 0.5 * coeffs * w)  # after MSCN, not before
 
 def test_saliency_weights_of_an_empty_map_are_one() -> None:
     w = saliency_weights(torch.zeros(2, 3, 3))

@@ -2,7 +2,8 @@
 
 `full` is the papers' setting (ResNet-50, 8 frames at 224x398, seed hyperparameters with the bugs of
 seed_audit.md §6 fixed). `small` runs the embedded `demo` benchmark on a 2-core CPU in minutes: a
-ResNet-18 trunk kept frozen with its per-frame features cached on disk, a narrower head, 112x200 frames.
+narrow ResNet (widths 16-128) trained end to end from random init on MSCN coefficients of 8 frames
+at native size (random 128x128 windows in training), with a one-layer head.
 `tiny` is for tests: ResNet-18, 4 frames at 64x96, one narrow transformer layer, random init.
 
 Each variant's config class holds its own presets (`DagrConfig.PRESETS`, `StrConfig.PRESETS`), one
@@ -24,6 +25,7 @@ VARIANTS = ("str", "dagr")
 SIZES = ("tiny", "small", "full")
 RANK_TERMS = ("plcc", "rank", "soft_rank", "none")
 POOLS = ("mean", "meanstd")
+INPUT_NORMS = ("imagenet", "mscn")
 
 
 @dataclass
@@ -35,6 +37,10 @@ class ModelConfig:
     trunk_widths: list[int] = field(default_factory=lambda: [16, 32, 64, 128])  # narrow: one stage per width
     trunk_blocks: list[int] = field(default_factory=lambda: [1, 1, 1, 1])  # narrow: BasicBlocks per stage
     pool: str = "mean"  # per-frame pooling of the trunk's map: mean (the papers) | meanstd (mean and std)
+    # what the trunk sees: imagenet (RGB standardised, the papers, for ImageNet weights) | mscn
+    # (vqa_core.transforms.local_contrast_normalize: local contrast divided out, for trunks trained
+    # from random init, where RGB made the trunk learn content; saliency then weights the coefficients)
+    input_norm: str = "imagenet"
     weights: str = "IMAGENET1K_V1"  # torchvision weight enum entry, explicitly V1 as the seeds
     weights_path: str | None = None  # a local state dict, for offline machines
     temporal_dim: int | None = 1024
@@ -153,6 +159,13 @@ class DagrConfig:
                     f"model.trunk_widths={m.trunk_widths} and model.trunk_blocks={m.trunk_blocks} must be "
                     "positive and of the same length (one stage per width)"
                 )
+        if self.model.input_norm not in INPUT_NORMS:
+            raise ConfigError(f"model.input_norm={self.model.input_norm!r}; choose one of {list(INPUT_NORMS)}")
+        if self.model.input_norm == "mscn" and self.model.pretrained:
+            raise ConfigError(
+                "model.input_norm=mscn feeds the trunk contrast-normalised coefficients, not the RGB its "
+                "ImageNet weights expect; set model.pretrained=false (train from random init) or input_norm=imagenet"
+            )
         d = self.data
         check_native_size(d.height, d.width, d.train_crop)
         check_native_batch(
@@ -279,6 +292,7 @@ _SMALL_NARROW = {
     "trunk_widths": [16, 32, 64, 128],
     "trunk_blocks": [1, 1, 1, 1],
     "pool": "meanstd",
+    "input_norm": "mscn",
     "ff_dim": 128,
     "layers": 1,
     "dropout": 0.2,

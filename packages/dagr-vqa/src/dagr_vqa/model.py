@@ -24,6 +24,7 @@ from torchvision.models import resnet as resnet_blocks
 
 from dagr_vqa.config import ModelConfig, SaliencyConfig
 from vqa_core.errors import ConfigError, WeightsUnavailableError
+from vqa_core.transforms import local_contrast_normalize
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -206,18 +207,23 @@ class SpatialFeatures(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.pool = model_cfg.pool
+        self.input_norm = model_cfg.input_norm
         self.out_dim = backbone_width(model_cfg)
 
     def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
         if frames.dim() != 5 or frames.shape[2] != 3:
             raise ValueError(f"frames must be (B, T, 3, H, W), got {tuple(frames.shape)}")
+        if self.weighting is not None and maps is None:
+            raise ValueError("this model weights frames by saliency; pass maps (B, T, H, W)")
+        if self.input_norm == "mscn":
+            # weight the coefficients, not the pixels: MSCN would divide a pixel weighting back out
+            frames = local_contrast_normalize(frames)
         if self.weighting is not None:
-            if maps is None:
-                raise ValueError("this model weights frames by saliency; pass maps (B, T, H, W)")
             frames = self.weighting(frames, maps)
         b, t = frames.shape[:2]
         x = frames.flatten(0, 1)  # (B*T, 3, H, W): batch and time are adjacent, no permute needed
-        x = (x - self.mean) / self.std
+        if self.input_norm == "imagenet":
+            x = (x - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.trunk(x)

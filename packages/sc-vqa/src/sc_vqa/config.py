@@ -36,7 +36,10 @@ class ModelConfig:
     dropout: float = 0.6  # before the embedding layer (seed 0.6)
     regressor_hidden: list[int] = field(default_factory=lambda: [64, 32])
     regressor_dropout: float = 0.5  # after the regressor's last hidden layer (seed 0.5)
-    input_norm: str = "imagenet"  # imagenet: RGB standardised with ImageNet stats | none
+    # imagenet: RGB standardised with ImageNet stats | none: RGB in [0, 1] | mscn: MSCN coefficients
+    # (vqa_core.transforms.local_contrast_normalize; local contrast divided out, for training from
+    # random init, where RGB made the encoder learn content; a saliency weighting then weights them)
+    input_norm: str = "imagenet"
 
 
 @dataclass
@@ -165,8 +168,8 @@ class ScConfig:
             raise ConfigError(f"saliency.windows={sal.windows!r}; choose 'fast' or 'faithful'")
         if not 0.0 <= sal.alpha <= 1.0:
             raise ConfigError(f"saliency.alpha={sal.alpha} must lie in [0, 1]")
-        if m.input_norm not in ("imagenet", "none"):
-            raise ConfigError(f"model.input_norm={m.input_norm!r}; choose 'imagenet' or 'none'")
+        if m.input_norm not in ("imagenet", "none", "mscn"):
+            raise ConfigError(f"model.input_norm={m.input_norm!r}; choose 'imagenet', 'none' or 'mscn'")
         for name in ("conv_channels", "pool_size", "hidden", "embed_dim"):
             if getattr(m, name) < 1:
                 raise ConfigError(f"model.{name} must be >= 1, got {getattr(m, name)}")
@@ -226,10 +229,11 @@ def _full() -> ScConfig:
 def _small() -> ScConfig:
     # the demo on a 2-core CPU: the paper's one-conv encoder at native resolution (32 channels),
     # trained on two random 128x128 native-scale windows per clip (the contrastive views), full
-    # frames when scored; decoded clips kept in memory
+    # frames when scored; decoded clips kept in memory. Random init reads MSCN coefficients: on
+    # RGB the one conv layer learned content (see dagr_vqa's small preset and benchmarks/README.md)
     return ScConfig(
         size="small",
-        model=ModelConfig(conv_channels=32, pool_size=4, hidden=128, embed_dim=64, dropout=0.3),
+        model=ModelConfig(conv_channels=32, pool_size=4, hidden=128, embed_dim=64, dropout=0.3, input_norm="mscn"),
         saliency=SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency"),
         data=DataConfig(num_frames=8, height=None, width=None, cache_clips=True, train_crop=[128, 128]),
         trainer=TrainerConfig(

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from sc_vqa.config import ModelConfig, SaliencyConfig, ScConfig
-from vqa_core.transforms import normalize
+from vqa_core.transforms import local_contrast_normalize, normalize
 
 
 def saliency_weights(maps: torch.Tensor, floor: float = 0.1, eps: float = 1e-6) -> torch.Tensor:
@@ -58,13 +58,16 @@ class SaliencyFusion(nn.Module):
                     "expected maps (B, T, H, W) for frames (B, T, 3, H, W)"
                 )
             maps = maps.to(frames.dtype)
-            if self.fusion == "weight":
-                w = saliency_weights(maps, self.floor).unsqueeze(2)
-                frames = (1.0 - self.alpha) * frames + self.alpha * frames * w
+        if self.input_norm == "mscn":
+            # weight the coefficients, not the pixels: MSCN would divide a pixel weighting back out
+            frames = local_contrast_normalize(frames)
+        if self.enabled and self.fusion == "weight":
+            w = saliency_weights(maps, self.floor).unsqueeze(2)
+            frames = (1.0 - self.alpha) * frames + self.alpha * frames * w
         x = normalize(frames, "imagenet") if self.input_norm == "imagenet" else frames
         if self.enabled and self.fusion == "channel":
             s = maps.unsqueeze(2)
-            x = torch.cat([x, 2.0 * s - 1.0 if self.input_norm == "imagenet" else s], dim=2)
+            x = torch.cat([x, s if self.input_norm == "none" else 2.0 * s - 1.0], dim=2)
         return x
 
 

@@ -17,6 +17,9 @@ normalisation before ResNet-50, ImageNet statistics before CLIP):
 
 uint8 input is accepted by every kind and scaled to the range that kind expects.
 
+`local_contrast_normalize` is the other input a network can get: BRISQUE's mean-subtracted
+contrast-normalised (MSCN) coefficients, per channel, for trunks trained from scratch (see there).
+
 Shapes: frames are (T, 3, H, W) float in [0, 1]; saliency maps are (T, H, W) float.
 """
 
@@ -27,6 +30,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 import kornia.augmentation as K
+import kornia.filters
 import torch
 from torchvision.transforms.v2 import functional as TF
 
@@ -37,6 +41,7 @@ __all__ = [
     "ClipAugment",
     "ClipAugmentConfig",
     "denormalize",
+    "local_contrast_normalize",
     "normalize",
     "resize_frames",
 ]
@@ -110,6 +115,35 @@ def denormalize(x: torch.Tensor, kind: NormKind, channel_dim: int = -3) -> torch
     mean = torch.tensor(spec["mean"], dtype=x.dtype, device=x.device).view(shape)
     std = torch.tensor(spec["std"], dtype=x.dtype, device=x.device).view(shape)
     return x * std + mean
+
+
+# BRISQUE's MSCN window (Mittal et al. 2012): a 7x7 Gaussian of sigma 7/6; the stabiliser is
+# their C = 1 on the 0-255 scale. vqa_floors.brisque computes the same coefficients in numpy.
+MSCN_KERNEL = 7
+MSCN_SIGMA = 7.0 / 6.0
+MSCN_C = 1.0 / 255.0
+
+
+def local_contrast_normalize(x: torch.Tensor) -> torch.Tensor:
+    """MSCN coefficients (x - mu) / (sigma + C) of (..., C, H, W) float frames in [0, 1], per channel.
+
+    mu and sigma are the local mean and standard deviation under BRISQUE's 7x7 Gaussian window
+    (replicate borders). Why a network wants this: it divides out local luminance and contrast,
+    which differ far more between contents than between quality levels, and leaves the local
+    structure that blur, blocking and noise change (the statistics BRISQUE models; the same
+    input normalisation as Kang et al.'s CNN-IQA, 2014). A trunk trained from random init on a
+    few hundred videos learns quality from these coefficients where it learns content from raw
+    RGB (benchmarks/README.md, "Offline trunks").
+    """
+    if not x.is_floating_point() or x.dim() < 3:
+        raise ValueError(f"local_contrast_normalize needs float (..., C, H, W) frames in [0, 1], got {x.dtype} {tuple(x.shape)}")
+    flat = x.reshape(-1, *x.shape[-3:])
+    size = (MSCN_KERNEL, MSCN_KERNEL)
+    sigma = (MSCN_SIGMA, MSCN_SIGMA)
+    mu = kornia.filters.gaussian_blur2d(flat, size, sigma, border_type="replicate")
+    second = kornia.filters.gaussian_blur2d(flat * flat, size, sigma, border_type="replicate")
+    spread = (second - mu * mu).clamp_min(0.0).sqrt()
+    return ((flat - mu) / (spread + MSCN_C)).reshape(x.shape)
 
 
 def resize_frames(x: torch.Tensor, size: tuple[int, int], antialias: bool = True) -> torch.Tensor:
