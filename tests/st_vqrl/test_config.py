@@ -39,8 +39,17 @@ def test_seed_projection_behaviour_is_an_option():
         ({"backbone.pretrained": True}, "size 'full'"),
         ({"eval.score": "both"}, "eval.score"),
         ({"backbone.frag_gate": "soft"}, "frag_gate"),
+        ({"clip.input_norm": "lab"}, "clip.input_norm"),
+        ({"clip.input_norm": "mscn", "init_from": "stvqrl_30.pth"}, "not the RGB"),
     ],
 )
 def test_bad_values_are_named(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(StVqrlConfig, "tiny", override)
+
+
+def test_small_trunks_read_mscn_patches_and_the_others_rgb():
+    assert PRESETS["small"].clip.input_norm == "mscn"
+    assert PRESETS["tiny"].clip.input_norm == PRESETS["full"].clip.input_norm == "fastvqa"
+    with pytest.raises(ConfigError, match="Kinetics-400"):
+        load_config(StVqrlConfig, "full", {"backbone.pretrained": True, "clip.input_norm": "mscn"})

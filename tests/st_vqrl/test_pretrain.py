@@ -12,8 +12,10 @@ import torch
 
 from st_vqrl import StVqrlConfig, load_pretrained, pretrain_stvqrl
 from st_vqrl.data import scenes_from_folder
+from st_vqrl.pretrain import to_model_input
 from vqa_core.config import load_config
 from vqa_core.testing import make_video
+from vqa_core.transforms import fragment_contrast_normalize, normalize
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,18 @@ def test_interrupted_run_resumes_exactly(folder, tmp_path):
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
+
+
+def test_the_trunk_input_follows_clip_input_norm(folder, tmp_path):
+    rgb, mscn = _cfg(folder), _cfg(folder, **{"clip.input_norm": "mscn"})
+    size = rgb.clip.grid * rgb.clip.patch
+    clips = torch.randint(0, 256, (2, 3, rgb.clip.clip_len, size, size), dtype=torch.uint8)
+    torch.testing.assert_close(to_model_input(clips, rgb.clip), normalize(clips, "fastvqa", channel_dim=-4))
+    expected = fragment_contrast_normalize(clips, mscn.clip.grid, mscn.clip.patch)
+    torch.testing.assert_close(to_model_input(clips, mscn.clip), expected)
+    # and pretraining runs on it end to end (the small presets' input)
+    path = pretrain_stvqrl(mscn, tmp_path / "m", scenes_from_folder(folder, 2), device="cpu", progress=False)
+    assert all(torch.isfinite(v).all() for v in _weights(path).values())
 
 def test_projection_is_trained_unless_the_seed_option_is_set(folder, tmp_path):
     scenes = scenes_from_folder(folder, 2)

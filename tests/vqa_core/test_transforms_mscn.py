@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vqa_core.transforms import local_contrast_normalize
+from vqa_core.transforms import fragment_contrast_normalize, local_contrast_normalize
 from vqa_floors.brisque import mscn
 
 
@@ -45,3 +45,22 @@ def test_it_keeps_any_leading_shape_and_rejects_integer_frames() -> None:
     assert torch.isfinite(local_contrast_normalize(torch.full((1, 3, 8, 8), 0.5))).all()  # flat: 0, not NaN
     with pytest.raises(ValueError, match="float"):
         local_contrast_normalize((clip * 255).to(torch.uint8))
+
+
+def test_fragment_mscn_normalises_each_patch_on_its_own() -> None:
+    torch.manual_seed(0)
+    mosaics = torch.randint(0, 256, (2, 3, 4, 3 * 8, 3 * 8), dtype=torch.uint8)  # (B, 3, T, G*P, G*P), grid 3 x 8 px
+    out = fragment_contrast_normalize(mosaics, grid=3, patch=8)
+    assert out.shape == mosaics.shape and out.dtype == torch.float32
+    x = mosaics.float() / 255
+    for b, t, i, j in [(0, 0, 0, 0), (1, 3, 2, 1), (0, 2, 1, 2)]:
+        patch = x[b, :, t, i * 8 : (i + 1) * 8, j * 8 : (j + 1) * 8]  # (3, P, P)
+        torch.testing.assert_close(out[b, :, t, i * 8 : (i + 1) * 8, j * 8 : (j + 1) * 8], local_contrast_normalize(patch))
+    # a patch's coefficients do not depend on its neighbours (no window spans a seam)
+    changed = mosaics.clone()
+    changed[..., 8:16, 8:16] = 0
+    same = fragment_contrast_normalize(changed, grid=3, patch=8)
+    torch.testing.assert_close(same[..., :8, :], out[..., :8, :])
+    torch.testing.assert_close(fragment_contrast_normalize(x, grid=3, patch=8), out)  # float [0, 1] input too
+    with pytest.raises(ValueError, match="grid 3 x patch 7"):
+        fragment_contrast_normalize(mosaics, grid=3, patch=7)

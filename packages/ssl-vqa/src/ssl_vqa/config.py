@@ -291,6 +291,11 @@ class SslConfig:
     def __post_init__(self) -> None:
         if self.init not in ("stvqrl", "random"):
             raise ConfigError(f"init {self.init!r} must be 'stvqrl' or 'random'")
+        if self.init_from and self.stvqrl.clip.input_norm == "mscn":
+            raise ConfigError(
+                "init_from loads a released model trained on RGB fragments, but stvqrl.clip.input_norm=mscn "
+                "feeds it MSCN coefficients; set stvqrl.clip.input_norm=fastvqa"
+            )
         if self.trainer.batch_size < MIN_PLCC_BATCH:
             raise ConfigError(
                 f"trainer.batch_size must be >= {MIN_PLCC_BATCH}, got {self.trainer.batch_size}: every loss term is a "

@@ -25,9 +25,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
+from st_vqrl.config import ClipConfig
+from st_vqrl.pretrain import to_model_input
 from vqa_core.datasets import DecodeFailure, ManifestItem, VideoDataset
 from vqa_core.sampling import FragmentSampleFrames, spatial_fragments, two_view_fragments
-from vqa_core.transforms import normalize, resize_frames
+from vqa_core.transforms import resize_frames
 
 __all__ = [
     "ClipSampler",
@@ -81,6 +83,12 @@ class Views:
     two_views: bool
     clip_size: int | None = None
     view_stride: int = 4
+    input_norm: str = "fastvqa"  # the trunk's input (st_vqrl ClipConfig.input_norm): fastvqa | mscn
+
+    def _input(self, mosaics: torch.Tensor) -> torch.Tensor:
+        """uint8 (3, T, S, S) fragment mosaics -> the trunk's input, as ST-VQRL feeds its trunk."""
+        geometry = ClipConfig(grid=self.grid, patch=self.patch, aligned=self.aligned, input_norm=self.input_norm)
+        return to_model_input(mosaics, geometry)
 
     def _frames(self, clip: torch.Tensor) -> torch.Tensor:
         """(T, H, W, 3) uint8 -> (T, 3, S, S) float in [0, 1], squash-resized (CLIP's input)."""
@@ -95,8 +103,8 @@ class Views:
         if self.two_views:
             rng = np.random.default_rng(seed)
             v, w = two_view_fragments(cthw, rng=rng, **kwargs)
-            out["v"] = normalize(v, "fastvqa", channel_dim=-4)
-            out["w"] = normalize(w, "fastvqa", channel_dim=-4)
+            out["v"] = self._input(v)
+            out["w"] = self._input(w)
             if self.clip_size is not None:
                 frames = self._frames(clip)
                 out["cv"] = frames
@@ -105,8 +113,7 @@ class Views:
         t = cthw.shape[1]
         k = max(t // self.clip_len, 1)
         clips = [
-            normalize(spatial_fragments(cthw[:, i * self.clip_len : (i + 1) * self.clip_len], **kwargs),
-                      "fastvqa", channel_dim=-4)
+            self._input(spatial_fragments(cthw[:, i * self.clip_len : (i + 1) * self.clip_len], **kwargs))
             for i in range(k)
         ]
         out["clips"] = torch.stack(clips)
@@ -119,7 +126,7 @@ def make_views(cfg: Any, two_views: bool, clip_size: int | None, clip_len: int |
     c = cfg.stvqrl.clip
     view_stride = cfg.clip.view_stride if hasattr(cfg, "clip") else 4
     length = clip_len or (cfg.sampling.clip_len if two_views else cfg.sampling.eval_clip_len)
-    return Views(c.grid, c.patch, c.aligned, length, two_views, clip_size, view_stride)
+    return Views(c.grid, c.patch, c.aligned, length, two_views, clip_size, view_stride, c.input_norm)
 
 
 class TestDataset(Dataset):

@@ -69,6 +69,10 @@ class ClipConfig:
     """How a clip is cut from a video: temporal run, then a grid of spatial fragments.
 
     The fragment mosaic is `grid * patch` pixels square; patches stay put for `aligned` frames.
+    `input_norm`: what the trunk reads. `"fastvqa"`: RGB standardised with FAST-VQA's ImageNet
+    statistics (the papers; Kinetics-400 and released weights expect it). `"mscn"`: each patch's
+    MSCN coefficients (`vqa_core.transforms.fragment_contrast_normalize`), for trunks trained
+    from random init: on RGB the offline Swin3D learned content (benchmarks/README.md).
     """
 
     clip_len: int = 32
@@ -76,6 +80,7 @@ class ClipConfig:
     grid: int = 7
     patch: int = 32
     aligned: int = 32
+    input_norm: Literal["fastvqa", "mscn"] = "fastvqa"
 
     @property
     def size(self) -> int:
@@ -85,6 +90,8 @@ class ClipConfig:
         for name in ("clip_len", "frame_interval", "grid", "patch", "aligned"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"clip.{name} must be >= 1, got {getattr(self, name)}")
+        if self.input_norm not in ("fastvqa", "mscn"):
+            raise ConfigError(f"clip.input_norm {self.input_norm!r} must be 'fastvqa' or 'mscn'")
 
 
 @dataclass
@@ -218,6 +225,13 @@ class StVqrlConfig:
     init_from: str | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.clip.input_norm == "mscn" and (self.backbone.pretrained or self.init_from):
+            raise ConfigError(
+                "clip.input_norm=mscn feeds the trunk MSCN coefficients, not the RGB that Kinetics-400 or "
+                "released weights expect; set backbone.pretrained=false and no init_from, or clip.input_norm=fastvqa"
+            )
+
 
 # The CPU presets do not use the seed's objective constants: a tiny clip has 8 tokens and a
 # small one 64, against the seed's 784 in 64 dimensions, so the seed's covariance is singular
@@ -241,10 +255,13 @@ StVqrlConfig.PRESETS = {
         eval=EvalConfig(pool="stages"),
     ),
     # About 10 min of 2-core CPU pretraining (40 epochs x 3 steps of 2 scenes), then the demo: 16-frame
-    # clips of 7x7 fragments of 16 px (64 tokens).
+    # clips of 7x7 fragments of 16 px (64 tokens), each patch read as MSCN coefficients: the random-init
+    # trunk trained on RGB fragments scored a constant (ssl's small primary, SRCC 0.09 on a demo
+    # split), on MSCN 0.80 (benchmarks/README.md, "Offline trunks"). SSL-VQA and QASA-VQA's small
+    # presets take this trunk and input.
     "small": StVqrlConfig(
         backbone=BackboneConfig(size="small", drop_path=0.05),
-        clip=ClipConfig(clip_len=8, frame_interval=2, grid=7, patch=16, aligned=8),
+        clip=ClipConfig(clip_len=8, frame_interval=2, grid=7, patch=16, aligned=8, input_norm="mscn"),
         pretrain=PretrainConfig(
             k=5, tau=1.0, shrinkage=0.1, proj_dim=16, val_scenes=2,
             trainer=TrainConfig(epochs=40, batch_size=2, lr=5e-4, weight_decay=0.05, min_lr_ratio=0.1),

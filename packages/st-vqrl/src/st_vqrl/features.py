@@ -93,16 +93,17 @@ class TokenCache:
 
 
 class _Extractor(nn.Module):
-    def __init__(self, backbone: nn.Module, projection: nn.Module) -> None:
+    def __init__(self, backbone: nn.Module, projection: nn.Module, clip: ClipConfig) -> None:
         super().__init__()
         self.backbone = backbone
         self.projection = projection
+        self.clip = clip
 
     def forward(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """uint8 (B, K, 3, L, S, S) -> tokens (B, K*n, C), projected tokens (B, K*n, D) and
         per-stage statistics (B, K, F)."""
         b, k = clips.shape[:2]
-        tokens, stages = self.backbone.forward_stages(to_model_input(clips.flatten(0, 1)))  # (B*K, C, T', H', W')
+        tokens, stages = self.backbone.forward_stages(to_model_input(clips.flatten(0, 1), self.clip))  # (B*K, C, T', H', W')
         projected = self.projection(tokens)  # (B*K, n, D)
         flat = tokens.flatten(2).transpose(1, 2)  # (B*K, n, C)
         return (
@@ -145,7 +146,7 @@ def token_scores(
     videos = [v if isinstance(v, ManifestItem) else Path(v) for v in videos]  # items keep their raw format
     names = [str(v.path if isinstance(v, ManifestItem) else v) for v in videos]
     n = len(videos)
-    model = _Extractor(backbone, projection).to(device).eval()
+    model = _Extractor(backbone, projection, clip).to(device).eval()
     entries: list[dict[str, torch.Tensor] | None] = [None] * n
     decode_s, model_s = np.full(n, np.nan), np.full(n, np.nan)
     errors: list[str | None] = [None] * n

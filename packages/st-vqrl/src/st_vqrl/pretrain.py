@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from st_vqrl.config import StVqrlConfig
+from st_vqrl.config import ClipConfig, StVqrlConfig
 from st_vqrl.data import PretrainDataset, Scene, scenes_from_folder, scenes_from_items
 from st_vqrl.model import FragmentSwin3d, ProjectionHead, build_backbone
 from st_vqrl.objective import stvqrl_loss
@@ -34,7 +34,7 @@ from vqa_core.config import config_to_dict, load_config
 from vqa_core.distort import NUM_VERSIONS
 from vqa_core.errors import ConfigError, VqaError
 from vqa_core.train import Trainer, TrainTask, save_checkpoint
-from vqa_core.transforms import normalize
+from vqa_core.transforms import fragment_contrast_normalize, normalize
 
 __all__ = [
     "ARTIFACT",
@@ -84,8 +84,11 @@ def build_net(config: StVqrlConfig, pretrained: bool | None = None) -> StVqrlNet
     return StVqrlNet(backbone, ProjectionHead(backbone.out_channels, config.pretrain.proj_dim))
 
 
-def to_model_input(clips: torch.Tensor) -> torch.Tensor:
-    """uint8 (..., 3, T, S, S) -> float normalised (FAST-VQA's ImageNet statistics on 0-255)."""
+def to_model_input(clips: torch.Tensor, clip: ClipConfig) -> torch.Tensor:
+    """uint8 (..., 3, T, S, S) fragment mosaics -> the trunk's float input (`clip.input_norm`):
+    FAST-VQA's ImageNet statistics on 0-255, or each patch's MSCN coefficients."""
+    if clip.input_norm == "mscn":
+        return fragment_contrast_normalize(clips, clip.grid, clip.patch)
     return normalize(clips, "fastvqa", channel_dim=-4)
 
 
@@ -104,7 +107,7 @@ class _PretrainTask(TrainTask):
 
     def _tokens(self, model: nn.Module, clips: torch.Tensor) -> torch.Tensor:
         b, v = clips.shape[:2]  # (B, V, 2, 3, T, S, S) uint8
-        z = model(to_model_input(clips.flatten(0, 2)))  # (B*V*2, N, D)
+        z = model(to_model_input(clips.flatten(0, 2), self.config.clip))  # (B*V*2, N, D)
         return z.reshape(b, v, 2, *z.shape[1:])
 
     def training_step(self, model: nn.Module, batch: Any):

@@ -41,6 +41,7 @@ __all__ = [
     "ClipAugment",
     "ClipAugmentConfig",
     "denormalize",
+    "fragment_contrast_normalize",
     "local_contrast_normalize",
     "normalize",
     "resize_frames",
@@ -144,6 +145,24 @@ def local_contrast_normalize(x: torch.Tensor) -> torch.Tensor:
     second = kornia.filters.gaussian_blur2d(flat * flat, size, sigma, border_type="replicate")
     spread = (second - mu * mu).clamp_min(0.0).sqrt()
     return ((flat - mu) / (spread + MSCN_C)).reshape(x.shape)
+
+
+def fragment_contrast_normalize(clips: torch.Tensor, grid: int, patch: int) -> torch.Tensor:
+    """`local_contrast_normalize` inside each fragment of (..., 3, T, grid*patch, grid*patch) mosaics.
+
+    uint8 (0-255) or float [0, 1] input. Each patch is normalised on its own (replicate borders),
+    so no window spans the seam between two patches that lie far apart in the frame.
+    """
+    if clips.dim() < 4 or clips.shape[-1] != grid * patch or clips.shape[-2] != grid * patch:
+        raise ValueError(
+            f"fragment mosaics must be (..., 3, T, {grid * patch}, {grid * patch}) for grid {grid} x patch {patch}, "
+            f"got {tuple(clips.shape)}"
+        )
+    x = clips.float().div(255.0) if clips.dtype == torch.uint8 else clips
+    lead, (c, t) = x.shape[:-4], x.shape[-4:-2]
+    cells = x.reshape(-1, c, t, grid, patch, grid, patch).permute(0, 2, 3, 5, 1, 4, 6)  # (N, T, G, G, C, P, P)
+    cells = local_contrast_normalize(cells)
+    return cells.permute(0, 4, 1, 2, 5, 3, 6).reshape(*lead, c, t, grid * patch, grid * patch)
 
 
 def resize_frames(x: torch.Tensor, size: tuple[int, int], antialias: bool = True) -> torch.Tensor:
