@@ -257,7 +257,7 @@ StVqrlConfig.PRESETS = {
     # About 10 min of 2-core CPU pretraining (40 epochs x 3 steps of 2 scenes), then the demo: 16-frame
     # clips of 7x7 fragments of 16 px (64 tokens), each patch read as MSCN coefficients: the random-init
     # trunk trained on RGB fragments scored a constant (ssl's small primary, SRCC 0.09 on a demo
-    # split), on MSCN 0.80 (benchmarks/README.md, "Offline trunks"). SSL-VQA and QASA-VQA's small
+    # split), on per-patch MSCN 0.79 (benchmarks/README.md, "Offline trunks"). SSL-VQA and QASA-VQA's small
     # presets take this trunk and input.
     "small": StVqrlConfig(
         backbone=BackboneConfig(size="small", drop_path=0.05),
