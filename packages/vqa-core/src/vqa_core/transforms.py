@@ -34,6 +34,7 @@ import kornia.filters
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from vqa_core import mscn
 from vqa_core.errors import ConfigError
 
 __all__ = [
@@ -118,18 +119,11 @@ def denormalize(x: torch.Tensor, kind: NormKind, channel_dim: int = -3) -> torch
     return x * std + mean
 
 
-# BRISQUE's MSCN window (Mittal et al. 2012): a 7x7 Gaussian of sigma 7/6; the stabiliser is
-# their C = 1 on the 0-255 scale. vqa_floors.brisque computes the same coefficients in numpy.
-MSCN_KERNEL = 7
-MSCN_SIGMA = 7.0 / 6.0
-MSCN_C = 1.0 / 255.0
-
-
 def local_contrast_normalize(x: torch.Tensor) -> torch.Tensor:
     """MSCN coefficients (x - mu) / (sigma + C) of (..., C, H, W) float frames in [0, 1], per channel.
 
     mu and sigma are the local mean and standard deviation under BRISQUE's 7x7 Gaussian window
-    (replicate borders). Why a network wants this: it divides out local luminance and contrast,
+    (`vqa_core.mscn`, replicate borders). Why a network wants this: it divides out local luminance and contrast,
     which differ far more between contents than between quality levels, and leaves the local
     structure that blur, blocking and noise change (the statistics BRISQUE models; the same
     input normalisation as Kang et al.'s CNN-IQA, 2014). A trunk trained from random init on a
@@ -139,12 +133,12 @@ def local_contrast_normalize(x: torch.Tensor) -> torch.Tensor:
     if not x.is_floating_point() or x.dim() < 3:
         raise ValueError(f"local_contrast_normalize needs float (..., C, H, W) frames in [0, 1], got {x.dtype} {tuple(x.shape)}")
     flat = x.reshape(-1, *x.shape[-3:])
-    size = (MSCN_KERNEL, MSCN_KERNEL)
-    sigma = (MSCN_SIGMA, MSCN_SIGMA)
+    size = (mscn.KERNEL, mscn.KERNEL)
+    sigma = (mscn.SIGMA, mscn.SIGMA)
     mu = kornia.filters.gaussian_blur2d(flat, size, sigma, border_type="replicate")
     second = kornia.filters.gaussian_blur2d(flat * flat, size, sigma, border_type="replicate")
     spread = (second - mu * mu).clamp_min(0.0).sqrt()
-    return ((flat - mu) / (spread + MSCN_C)).reshape(x.shape)
+    return ((flat - mu) / (spread + mscn.C / 255.0)).reshape(x.shape)
 
 
 def fragment_contrast_normalize(clips: torch.Tensor, grid: int, patch: int) -> torch.Tensor:

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.special import gammaln
 
-from vqa_core import transforms
+from vqa_core import mscn as mscn_window
 
 __all__ = [
     "BRISQUE_FEATURE_NAMES",
@@ -39,10 +39,10 @@ __all__ = [
     "nss_features",
 ]
 
-# the window of vqa_core.transforms.local_contrast_normalize (the networks' MSCN input), on 0-255 images
-MSCN_SIGMA = transforms.MSCN_SIGMA
-MSCN_RADIUS = transforms.MSCN_KERNEL // 2  # 7x7 window
-MSCN_C = transforms.MSCN_C * 255.0  # stabiliser for 0-255 images
+# the window the networks' MSCN input uses too (vqa_core.mscn), on 0-255 images
+MSCN_SIGMA = mscn_window.SIGMA
+MSCN_RADIUS = mscn_window.KERNEL // 2  # 7x7 window
+MSCN_C = mscn_window.C  # stabiliser for 0-255 images
 
 # Shape parameters searched by the moment-matching fits (the paper's grid: 0.2 to 10 by 0.001).
 _SHAPES = np.linspace(0.2, 10.0, 9801)
