@@ -72,23 +72,21 @@ def make_sampler(cfg: Any, train: bool, geometry: str | None = None) -> ClipSamp
 class Views:
     """`VideoDataset` transform: uint8 (T, H, W, 3) clip -> the tensors a step needs.
 
+    `fragments`: st-vqrl's clip config (fragment grid, patch, alignment and the trunk's input
+    normalisation); its `clip_len` is not used, `clip_len` here is the views' length.
     `clip_size`: CLIP's input size (None: no CLIP frames, SSL-VQA). `two_views`: training
     views (`v`, `w`, and `cv`, `cw` for CLIP) or test clips (`clips` (K, 3, T, H, W), `frames`).
     """
 
-    grid: int
-    patch: int
-    aligned: int
+    fragments: ClipConfig
     clip_len: int
     two_views: bool
     clip_size: int | None = None
     view_stride: int = 4
-    input_norm: str = "fastvqa"  # the trunk's input (st_vqrl ClipConfig.input_norm): fastvqa | mscn
 
     def _input(self, mosaics: torch.Tensor) -> torch.Tensor:
         """uint8 (3, T, S, S) fragment mosaics -> the trunk's input, as ST-VQRL feeds its trunk."""
-        geometry = ClipConfig(grid=self.grid, patch=self.patch, aligned=self.aligned, input_norm=self.input_norm)
-        return to_model_input(mosaics, geometry)
+        return to_model_input(mosaics, self.fragments)
 
     def _frames(self, clip: torch.Tensor) -> torch.Tensor:
         """(T, H, W, 3) uint8 -> (T, 3, S, S) float in [0, 1], squash-resized (CLIP's input)."""
@@ -98,7 +96,8 @@ class Views:
 
     def __call__(self, clip: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
         cthw = clip.permute(3, 0, 1, 2)  # (3, T, H, W) uint8
-        kwargs = dict(grid=self.grid, patch=self.patch, aligned=self.aligned)
+        f = self.fragments
+        kwargs = dict(grid=f.grid, patch=f.patch, aligned=f.aligned)
         out: dict[str, torch.Tensor] = {}
         if self.two_views:
             rng = np.random.default_rng(seed)
@@ -126,7 +125,7 @@ def make_views(cfg: Any, two_views: bool, clip_size: int | None, clip_len: int |
     c = cfg.stvqrl.clip
     view_stride = cfg.clip.view_stride if hasattr(cfg, "clip") else 4
     length = clip_len or (cfg.sampling.clip_len if two_views else cfg.sampling.eval_clip_len)
-    return Views(c.grid, c.patch, c.aligned, length, two_views, clip_size, view_stride, c.input_norm)
+    return Views(c, length, two_views, clip_size, view_stride)
 
 
 class TestDataset(Dataset):
