@@ -68,8 +68,9 @@ def test_mscn_input_is_the_coefficients_then_the_saliency_weighting() -> None:
 def test_small_presets_train_the_narrow_trunk_end_to_end(variant: str) -> None:
     model = build_model(variant, "small")
     assert all(p.requires_grad for p in model.spatial.trunk.parameters())
+    window = model.rhythm.window  # small reads runs of consecutive frames (rhythm statistics)
     with torch.no_grad():  # any frame size: native-size reading gives each video its own
-        scores = model.eval()(torch.rand(2, 4, 3, 72, 104), torch.rand(2, 4, 72, 104))
+        scores = model.eval()(torch.rand(2, 4 * window, 3, 72, 104), torch.rand(2, 4, 72, 104))
     assert scores.shape == (2,) and torch.isfinite(scores).all()
 
 

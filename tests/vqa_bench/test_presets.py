@@ -18,9 +18,9 @@ GOLDEN = {
     "BitrateConfig/full": "be655c32ce5ef9e8",
     "BitrateConfig/small": "be655c32ce5ef9e8",
     "BitrateConfig/tiny": "be655c32ce5ef9e8",
-    "DagrConfig/full": "f2e3dd3b4f866cb8",
-    "DagrConfig/small": "8492e23be7047d04",
-    "DagrConfig/tiny": "bb7f423375c6c1a8",
+    "DagrConfig/full": "3acb529cbe917caf",
+    "DagrConfig/small": "fa0bf21d8fe61a78",
+    "DagrConfig/tiny": "a309d18ecc21f3d7",
     "LossConfig/literature": "5ef760dc2b64b774",
     "LossConfig/seed": "ffe9ca6785486e2c",
     "ModelConfig/full": "472f992f35566cc0",
@@ -50,9 +50,9 @@ GOLDEN = {
     "StVqrlConfig/full": "7135df6987c8a1e4",
     "StVqrlConfig/small": "30f80a65540b7cf2",
     "StVqrlConfig/tiny": "9a5c99de9707667b",
-    "StrConfig/full": "73153a6f91a4b202",
-    "StrConfig/small": "c3594e6fb2e5cdb2",
-    "StrConfig/tiny": "9ea67a2dcfbbb8c1",
+    "StrConfig/full": "c826d50c1b21fe09",
+    "StrConfig/small": "ced3da46a921c878",
+    "StrConfig/tiny": "84ea94d532604b04",
 }
 METHODS = list_methods()
 

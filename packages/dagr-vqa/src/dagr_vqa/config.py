@@ -3,7 +3,9 @@
 `full` is the papers' setting (ResNet-50, 8 frames at 224x398, seed hyperparameters with the bugs of
 seed_audit.md §6 fixed). `small` runs the embedded `demo` benchmark on a 2-core CPU in minutes: a
 narrow ResNet (widths 16-128) trained end to end from random init on MSCN coefficients of 8 frames
-at native size (random 128x128 windows in training), with a one-layer head.
+at native size (random 128x128 windows in training), with a one-layer head; each of the 8 is the
+first of 4 consecutive frames whose sharpness and frame-difference rhythm the head also reads
+(`model.rhythm_window`, an addition to the papers: their per-frame trunk cannot see frame-rate drops).
 `tiny` is for tests: ResNet-18, 4 frames at 64x96, one narrow transformer layer, random init.
 
 Each variant's config class holds its own presets (`DagrConfig.PRESETS`, `StrConfig.PRESETS`), one
@@ -43,6 +45,11 @@ class ModelConfig:
     input_norm: str = "imagenet"
     weights: str = "IMAGENET1K_V1"  # torchvision weight enum entry, explicitly V1 as the seeds
     weights_path: str | None = None  # a local state dict, for offline machines
+    # consecutive frames read at each sampled position: 1 (the papers) | w >= 2: the trunk still sees
+    # the first, and vqa_core.rhythm turns each window into 2w sharpness / frame-difference rhythm
+    # statistics appended to its features: frame-rate drops and interpolated frames, which a
+    # per-frame trunk on frames far apart cannot see (the demo's fps_drop family scored as pristine)
+    rhythm_window: int = 1
     temporal_dim: int | None = 1024
     heads: int = 1
     ff_dim: int = 128
@@ -174,6 +181,15 @@ class DagrConfig:
             same_size_views=d.train_crop is not None and self.fit.augment,
             remedy="data.train_crop crops them (with fit.augment=true); set data.train_crop or trainer.batch_size=1",
         )
+        if self.model.rhythm_window < 1:
+            raise ConfigError(
+                f"model.rhythm_window={self.model.rhythm_window} must be >= 1 (1: no rhythm statistics)"
+            )
+        if self.model.rhythm_window > 1 and self.fit.cache_features:
+            raise ConfigError(
+                "model.rhythm_window > 1 reads frame windows the feature cache does not keep; "
+                "set fit.cache_features=false or model.rhythm_window=1"
+            )
         if self.fit.freeze_backbone and self.data.train_crop is not None and self.fit.cache_features:
             raise ConfigError("fit.cache_features caches full frames; it cannot train on data.train_crop crops")
         if self.fit.cache_features and not self.fit.freeze_backbone:
@@ -293,6 +309,7 @@ _SMALL_NARROW = {
     "trunk_blocks": [1, 1, 1, 1],
     "pool": "meanstd",
     "input_norm": "mscn",
+    "rhythm_window": 4,  # 4 consecutive frames per position: frame-rate drops (vqa_core.rhythm)
     "ff_dim": 128,
     "layers": 1,
     "dropout": 0.2,

@@ -18,6 +18,7 @@ from dagr_vqa.cache import FeatureCache
 from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
 from saliency_core.native_crop import NativeCrop, NativeCropConfig
 from vqa_core.datasets.torch_dataset import raw_format_of
+from vqa_core.rhythm import window_indices
 from vqa_core.transforms import ClipAugment, ClipAugmentConfig
 
 __all__ = ["ClipDataset", "FeatureDataset", "augmentation", "clip_indices"]
@@ -54,23 +55,27 @@ class ClipDataset(GuidedClipDataset):
     keeps each decoded clip (uint8) and its maps (float16, as the map cache stores them) in
     memory: decoding, not the network, dominates many epochs over a small dataset on a CPU.
     `indices[i]` are item i's frame indices; `targets[i]` its training target (z-scored MOS).
+    `window > 1` (`model.rhythm_window`) reads `window` consecutive frames from each index,
+    (T*window, 3, H, W) window after window, while the maps stay at the indices themselves.
     Augmentation draws from (seed, epoch, index) only, so it does not depend on worker
     scheduling and a resumed run sees the same clips. A video that fails to decode raises
     `VideoDecodeError` naming the file: the method drops unreadable videos (with a warning)
     before training, so a failure here is a real error.
     """
 
-    def __init__(self, *args: Any, cache_clips: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_clips: bool = False, window: int = 1, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_clips = cache_clips
+        self.window = int(window)
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Item i's frames uint8 (T, H, W, 3) and maps (T, H, W), unaugmented."""
+        """Item i's frames uint8 (T*window, H, W, 3) and maps (T, H, W), unaugmented."""
         if i in self._memory:
             return self._memory[i]
         item, idx = self.items[i], self.indices[i]
-        frames = torch.from_numpy(np.ascontiguousarray(read_guided_clip(item, idx, self.size)))
+        read = window_indices(idx, self.window) if self.window > 1 else idx
+        frames = torch.from_numpy(np.ascontiguousarray(read_guided_clip(item, read, self.size)))
         maps = None
         if self.maps is not None:
             maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)).half()
@@ -83,7 +88,12 @@ class ClipDataset(GuidedClipDataset):
         frames = clip.permute(0, 3, 1, 2).float().div_(255.0)
         maps = maps.float() if maps is not None else None
         if self.augment is not None:
+            # one frame per map for the joint augmentation, each window's first map kept after it
+            maps = (
+                maps.repeat_interleave(self.window, dim=0) if maps is not None and self.window > 1 else maps
+            )
             frames, maps = self.augment(frames, maps, seed=self.augment_seed(i))
+            maps = maps[:: self.window] if maps is not None and self.window > 1 else maps
         out: dict[str, Any] = {
             "frames": frames.contiguous(),
             "target": torch.tensor(self.targets[i], dtype=torch.float32),

@@ -2,6 +2,7 @@
 
 Pipeline of `fit` (each stage reusable across runs and splits through content-keyed caches):
 1. frame indices: `num_frames` uniform indices per video (decoding failures dropped, with a warning);
+   with `model.rhythm_window = w > 1`, w consecutive frames are read from each (maps at the first);
 2. saliency maps: the saliency-core model (a given checkpoint, or the `saliency` pretraining stage
    trained and cached by its config hash) is run on the sampled frames; maps are stored per
    (video, indices, size, checkpoint) so the RGB frames and maps always share indices;
@@ -32,6 +33,7 @@ from dagr_vqa.cache import FeatureCache, digest
 from dagr_vqa.config import DagrConfig, StrConfig
 from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation
 from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
+from saliency_core.guided_clips import clip_indices
 from saliency_core.guided_method import SaliencyGuidedMethod
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
@@ -137,7 +139,20 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
         return network_for(self.config, pretrained)
 
     def scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ClipDataset:
-        return ClipDataset(items, indices, self.frame_size, maps=self.map_cache())
+        return ClipDataset(items, indices, self.frame_size, maps=self.map_cache(), window=self.window)
+
+    @property
+    def window(self) -> int:
+        """Consecutive frames read per sampled index (`model.rhythm_window`)."""
+        return int(self.config.model.rhythm_window)
+
+    @property
+    def frames_per_clip(self) -> int:
+        return int(self.config.data.num_frames) * self.window
+
+    def clip_indices(self, item: ManifestItem) -> list[int]:
+        """The sampled indices (where the maps are taken); with rhythm windows, each window's first."""
+        return clip_indices(item, self.config.data.num_frames, window=self.window)
 
     def caveats(self) -> list[str]:
         """A random-init trunk is not the papers' ImageNet ResNet; frozen, it is never trained at all."""
@@ -225,10 +240,26 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
             augment = augmentation(cfg.data.train_crop) if cfg.fit.augment else None
             keep = cfg.data.cache_clips
             train_ds = ClipDataset(
-                tr.items, tr.indices, self.frame_size, tr.targets, maps, augment, cfg.trainer.seed, cache_clips=keep
+                tr.items,
+                tr.indices,
+                self.frame_size,
+                tr.targets,
+                maps,
+                augment,
+                cfg.trainer.seed,
+                cache_clips=keep,
+                window=self.window,
             )
             val_ds = (
-                ClipDataset(va.items, va.indices, self.frame_size, va.targets, maps, cache_clips=keep)
+                ClipDataset(
+                    va.items,
+                    va.indices,
+                    self.frame_size,
+                    va.targets,
+                    maps,
+                    cache_clips=keep,
+                    window=self.window,
+                )
                 if va.items
                 else None
             )
@@ -251,7 +282,8 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
         }
 
     def score_clip(self, frames: np.ndarray) -> float:
-        """Score one decoded clip, uint8 (T, H, W, 3) already at the config's size (for notebooks)."""
+        """Score one decoded clip, uint8 (T, H, W, 3) already at the config's size (for notebooks);
+        with `model.rhythm_window = w > 1`, w consecutive frames per sampled position (T*w frames)."""
         if self.model is None:
             raise VqaError(f"{self.name}: the method is not trained; call fit() or load a checkpoint first")
         self._ensure_saliency_model(build=False)
@@ -262,7 +294,7 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
             if self.saliency_model is not None:
                 from saliency_core import predict_maps
 
-                maps = predict_maps(self.saliency_model, frames)[None].to(self.device)
+                maps = predict_maps(self.saliency_model, frames[:: self.window])[None].to(self.device)
             raw = self.model.to(self.device).eval()(x, maps)
         return float(self.calibration.to_mos(raw.cpu().numpy())[0])
 

@@ -24,6 +24,7 @@ from torchvision.models import resnet as resnet_blocks
 
 from dagr_vqa.config import ModelConfig, SaliencyConfig
 from vqa_core.errors import ConfigError, WeightsUnavailableError
+from vqa_core.rhythm import RhythmStatistics
 from vqa_core.transforms import local_contrast_normalize
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -311,12 +312,20 @@ class QualityHead(nn.Module):
 
 
 class SaliencyVQA(nn.Module):
-    """STR-VQA / DAGR-VQA: forward(frames (B, T, 3, H, W) in [0, 1], maps (B, T, H, W) or None) -> (B,)."""
+    """STR-VQA / DAGR-VQA: forward(frames (B, T, 3, H, W) in [0, 1], maps (B, T, H, W) or None) -> (B,).
+
+    With `model_cfg.rhythm_window = w >= 2`, `frames` holds w consecutive frames per sampled
+    position, (B, T*w, 3, H, W) window after window, and `maps` those of each window's first
+    frame: the trunk sees the first frames, `vqa_core.rhythm.RhythmStatistics` the whole windows.
+    """
 
     def __init__(self, model_cfg: ModelConfig, saliency_cfg: SaliencyConfig) -> None:
         super().__init__()
         self.spatial = SpatialFeatures(model_cfg, saliency_cfg)
-        self.head = QualityHead(self.spatial.out_dim, model_cfg)
+        window = model_cfg.rhythm_window
+        self.rhythm = RhythmStatistics(window) if window > 1 else None
+        extra = self.rhythm.out_dim if self.rhythm is not None else 0
+        self.head = QualityHead(self.spatial.out_dim + extra, model_cfg)
         self.trunk_frozen = False
 
     def freeze_trunk(self) -> SaliencyVQA:
@@ -333,7 +342,17 @@ class SaliencyVQA(nn.Module):
         return self
 
     def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.spatial(frames, maps))
+        if self.rhythm is None:
+            return self.head(self.spatial(frames, maps))
+        w = self.rhythm.window
+        if frames.dim() != 5 or frames.shape[1] % w:
+            raise ValueError(
+                f"frames must be (B, T*{w}, 3, H, W): {w} consecutive frames per sampled position "
+                f"(model.rhythm_window={w}), got {tuple(frames.shape)}"
+            )
+        windows = frames.view(frames.shape[0], frames.shape[1] // w, w, *frames.shape[2:])
+        features = self.spatial(windows[:, :, 0], maps)
+        return self.head(torch.cat([features, self.rhythm(windows).to(features.dtype)], dim=-1))
 
 
 def build_from_config(model_cfg: ModelConfig, saliency_cfg: SaliencyConfig) -> SaliencyVQA:

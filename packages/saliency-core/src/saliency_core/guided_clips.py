@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 __all__ = ["GuidedClipDataset", "clip_indices", "frame_size", "read_guided_clip"]
 
 
-def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
+def clip_indices(item: ManifestItem, num_frames: int, window: int = 1) -> list[int]:
     """The `num_frames` uniform (linspace) frame indices of a video, as in the papers.
 
     Frames and saliency maps are both taken at these indices (the seeds took the first T maps
     while sampling frames with linspace). A frame count stored in the manifest's `num_frames`
     field saves opening the video; a headerless .yuv item is probed with its raw format.
+    `window > 1`: the first frames of `window`-frame runs, spread so the last run ends on the
+    last frame (a video shorter than one run is an error naming it).
     """
     from vqa_core.datasets.torch_dataset import raw_format_of
     from vqa_core.sampling import uniform_indices
@@ -45,7 +47,11 @@ def clip_indices(item: ManifestItem, num_frames: int) -> list[int]:
         total = int(probe(item.path, raw=raw_format_of(item)).num_frames)
     if total <= 0:
         raise VideoDecodeError(f"{item.path}: the video reports no frames")
-    return [int(i) for i in uniform_indices(total, num_frames)]
+    if total < window:
+        raise VideoDecodeError(
+            f"{item.path}: {total} frame(s), fewer than one window of {window} consecutive frames"
+        )
+    return [int(i) for i in uniform_indices(total - window + 1, num_frames)]
 
 
 def read_guided_clip(item: ManifestItem, indices: Sequence[int], size: tuple[int, int] | None) -> np.ndarray:

@@ -114,6 +114,12 @@ class SaliencyGuidedMethod(Method):
         size = self.frame_size
         return size if size is not None else frame_size(self.config.data.cost_size)
 
+    @property
+    def frames_per_clip(self) -> int:
+        """Frames the VQA network reads per clip (`data.num_frames`; more where a method reads
+        several frames per sampled position, maps staying at the sampled ones)."""
+        return int(self.config.data.num_frames)
+
     def clip_indices(self, item: ManifestItem) -> list[int]:
         """The item's uniform frame indices (raw .yuv items probed with their format)."""
         return clip_indices(item, self.config.data.num_frames)
@@ -387,7 +393,7 @@ class SaliencyGuidedMethod(Method):
         net = self.model if self.model is not None else self.new_network(pretrained=False)
         device = next(net.parameters()).device
         height, width = self.cost_frame_size
-        frames = torch.rand(1, d.num_frames, 3, height, width, device=device)
+        frames = torch.rand(1, self.frames_per_clip, 3, height, width, device=device)
         maps = torch.rand(1, d.num_frames, height, width, device=device) if self.config.saliency.enabled else None
         parts: dict[str, tuple[nn.Module, tuple[Any, ...]]] = {"model": (net, (frames, maps))}
         if self.uses_saliency_model:
