@@ -71,8 +71,8 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
         )
         for method, entry in data.get("methods", {}).items():
             for pair, res in entry.get("results", {}).items():
-                key = f"{path.stem}:{pair}"
                 title = f"{pair} {suffix}"
+                key = title  # baselines of one setting (e.g. one file per method) share a column
                 if (title, key) not in columns:
                     columns.append((title, key))
                     anchored = anchored or run.get("config") in ANCHOR_CONFIGS
