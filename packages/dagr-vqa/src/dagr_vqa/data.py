@@ -74,8 +74,7 @@ class ClipDataset(GuidedClipDataset):
         if i in self._memory:
             return self._memory[i]
         item, idx = self.items[i], self.indices[i]
-        read = window_indices(idx, self.window) if self.window > 1 else idx
-        frames = torch.from_numpy(np.ascontiguousarray(read_guided_clip(item, read, self.size)))
+        frames = torch.from_numpy(np.ascontiguousarray(read_guided_clip(item, window_indices(idx, self.window), self.size)))
         maps = None
         if self.maps is not None:
             maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)).half()

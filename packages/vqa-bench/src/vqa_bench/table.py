@@ -53,7 +53,7 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
         raise ConfigError(
             f"no baseline JSON files in {directory}; write one with `bench ... --write-baseline`"
         )
-    columns: list[tuple[str, str]] = []  # (column title, key)
+    columns: list[str] = []  # titles: baselines of one setting (e.g. one file per method) share a column
     cells: dict[str, dict[str, str]] = {}
     caveats: dict[str, list[str]] = {}  # per method, from every file: shown in its row label
     sources: list[str] = []
@@ -72,21 +72,20 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
         for method, entry in data.get("methods", {}).items():
             for pair, res in entry.get("results", {}).items():
                 title = f"{pair} {suffix}"
-                key = title  # baselines of one setting (e.g. one file per method) share a column
-                if (title, key) not in columns:
-                    columns.append((title, key))
+                if title not in columns:
+                    columns.append(title)
                     anchored = anchored or run.get("config") in ANCHOR_CONFIGS
-                cells.setdefault(method, {})[key] = _cell(res)
+                cells.setdefault(method, {})[title] = _cell(res)
             for caveat in entry.get("caveats", []):  # e.g. "CLIP random": the row says what is not real
                 if caveat not in caveats.setdefault(method, []):
                     caveats[method].append(caveat)
     lines = [
-        "| method | " + " | ".join(t for t, _ in columns) + " |",
+        "| method | " + " | ".join(columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
     for method in sorted(cells):
         label = f"{method} [{', '.join(caveats[method])}]" if caveats.get(method) else method
-        lines.append(f"| {label} | " + " | ".join(cells[method].get(k, "-") for _, k in columns) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells[method].get(t, "-") for t in columns) + " |")
     lines += [
         "",
         "Cells: median SRCC / median PLCC (after the 4-parameter logistic fit) over the splits.",
