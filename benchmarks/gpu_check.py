@@ -224,7 +224,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    from vqa_core.allocator import reuse_freed_memory
     from vqa_core.device import resolve_device
+
+    allocator = "reuse" if reuse_freed_memory() else "system"  # as `vqa` and `bench` run
     from vqa_core.method import list_methods
 
     device = resolve_device(args.device)
@@ -265,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else "process max RSS (cumulative)",
         "preset": args.preset,
         "precision": precision,
+        "allocator": allocator,
         "steps": args.steps,
         "torch": torch.__version__,
         "total_s": round(time.perf_counter() - started, 1),

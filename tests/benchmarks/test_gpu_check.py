@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,8 @@ def test_one_floor_and_one_learned_method(tmp_path: Path) -> None:
     result = run_check(tmp_path, "--methods", "sharpness", "str", "--steps", "2")
     assert (result["device"], result["preset"], result["precision"], result["steps"]) == ("cpu", "tiny", "fp32", 2)
     assert result["memory_kind"].startswith("process max RSS") and result["machine"]["cpu"]
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert result["allocator"] == ("reuse" if glibc else "system")  # as `vqa` and `bench` run
     assert set(result["methods"]) == {"sharpness", "str"}
     check_learned("str", result["methods"]["str"], 2)
     floor = result["methods"]["sharpness"]

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from vqa_core.allocator import reuse_freed_memory
 from vqa_core.errors import ConfigError, VqaError
 
 EPILOG = """\
@@ -272,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        reuse_freed_memory()  # a CPU training step 3x faster (vqa_core.allocator)
         return _main(args, argv)
     except VqaError as err:
         print(f"bench: error: {err}", file=sys.stderr)

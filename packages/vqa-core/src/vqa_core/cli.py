@@ -13,6 +13,7 @@ import json
 import sys
 from importlib.metadata import entry_points
 
+from vqa_core.allocator import reuse_freed_memory
 from vqa_core.errors import VqaError
 
 COMMAND_GROUP = "vqa_zoo.commands"
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        reuse_freed_memory()  # CPU training and scoring without a page-fault storm (vqa_core.allocator)
         return int(args.func(args) or 0)
     except VqaError as err:
         print(f"vqa {args.command}: error: {err}", file=sys.stderr)
