@@ -33,7 +33,6 @@ from dagr_vqa.cache import FeatureCache, digest
 from dagr_vqa.config import DagrConfig, StrConfig
 from dagr_vqa.data import ClipDataset, FeatureDataset, augmentation
 from dagr_vqa.model import QualityHead, SaliencyVQA, backbone_identity, backbone_width, build_from_config
-from saliency_core.guided_clips import clip_indices
 from saliency_core.guided_method import SaliencyGuidedMethod
 from vqa_core.config import config_hash
 from vqa_core.datasets import ManifestItem
@@ -140,19 +139,6 @@ class _SaliencyVQAMethod(SaliencyGuidedMethod):
 
     def scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ClipDataset:
         return ClipDataset(items, indices, self.frame_size, maps=self.map_cache(), window=self.window)
-
-    @property
-    def window(self) -> int:
-        """Consecutive frames read per sampled index (`model.rhythm_window`)."""
-        return int(self.config.model.rhythm_window)
-
-    @property
-    def frames_per_clip(self) -> int:
-        return int(self.config.data.num_frames) * self.window
-
-    def clip_indices(self, item: ManifestItem) -> list[int]:
-        """The sampled indices (where the maps are taken); with rhythm windows, each window's first."""
-        return clip_indices(item, self.config.data.num_frames, window=self.window)
 
     def caveats(self) -> list[str]:
         """A random-init trunk is not the papers' ImageNet ResNet; frozen, it is never trained at all."""

@@ -115,14 +115,20 @@ class SaliencyGuidedMethod(Method):
         return size if size is not None else frame_size(self.config.data.cost_size)
 
     @property
+    def window(self) -> int:
+        """Consecutive frames read per sampled index (`model.rhythm_window`, 1 without it)."""
+        return int(getattr(getattr(self.config, "model", None), "rhythm_window", 1))
+
+    @property
     def frames_per_clip(self) -> int:
-        """Frames the VQA network reads per clip (`data.num_frames`; more where a method reads
-        several frames per sampled position, maps staying at the sampled ones)."""
-        return int(self.config.data.num_frames)
+        """Frames the VQA network reads per clip: `data.num_frames` windows of `window` frames,
+        the maps staying at each window's first."""
+        return int(self.config.data.num_frames) * self.window
 
     def clip_indices(self, item: ManifestItem) -> list[int]:
-        """The item's uniform frame indices (raw .yuv items probed with their format)."""
-        return clip_indices(item, self.config.data.num_frames)
+        """The item's uniform sampled indices (raw .yuv items probed with their format), where the
+        maps are taken; with rhythm windows, each window's first, the last window ending on the last frame."""
+        return clip_indices(item, self.config.data.num_frames, window=self.window)
 
     def use_saliency_model(self, model: nn.Module, identity: str | None = None) -> None:
         """Use an in-memory saliency-core model (e.g. one just trained in a notebook).

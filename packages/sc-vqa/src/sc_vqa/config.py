@@ -40,6 +40,11 @@ class ModelConfig:
     # (vqa_core.transforms.local_contrast_normalize; local contrast divided out, for training from
     # random init, where RGB made the encoder learn content; a saliency weighting then weights them)
     input_norm: str = "imagenet"
+    # w consecutive frames read at each sampled position (1: the paper's single frames); with w >= 2
+    # the conv reads each window's first frame and vqa_core.rhythm's 2w sharpness / frame-difference
+    # statistics of the window join its features before the LSTM: frame-rate drops (an addition to
+    # the paper, as in dagr_vqa)
+    rhythm_window: int = 1
 
 
 @dataclass
@@ -170,7 +175,7 @@ class ScConfig:
             raise ConfigError(f"saliency.alpha={sal.alpha} must lie in [0, 1]")
         if m.input_norm not in ("imagenet", "none", "mscn"):
             raise ConfigError(f"model.input_norm={m.input_norm!r}; choose 'imagenet', 'none' or 'mscn'")
-        for name in ("conv_channels", "pool_size", "hidden", "embed_dim"):
+        for name in ("conv_channels", "pool_size", "hidden", "embed_dim", "rhythm_window"):
             if getattr(m, name) < 1:
                 raise ConfigError(f"model.{name} must be >= 1, got {getattr(m, name)}")
         if self.loss.contrastive_weight < 0:

@@ -23,6 +23,7 @@ from saliency_core.native_crop import NativeCrop
 from vqa_core.datasets import ManifestItem
 from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.errors import DatasetError
+from vqa_core.rhythm import window_indices
 from vqa_core.transforms import ClipAugment, resize_frames
 
 __all__ = ["CachedModelMaps", "FolderMaps", "MapSource", "OnTheFlyMaps", "ScClipDataset", "clip_indices"]
@@ -92,6 +93,10 @@ class ScClipDataset(GuidedClipDataset):
     `cache_clips` keeps each decoded clip (and its maps) in memory, which pays off when many epochs
     run over a small dataset; each DataLoader worker holds its own copy. A video that fails to decode
     raises `VideoDecodeError` naming the file (the method drops unreadable videos before training).
+
+    `window > 1` (`model.rhythm_window`) reads `window` consecutive frames from each index,
+    (T*window, 3, H, W) window after window, while the maps stay at the indices themselves; the
+    two views crop and flip each window with its first frame's map.
     """
 
     def __init__(
@@ -105,9 +110,11 @@ class ScClipDataset(GuidedClipDataset):
         seed: int = 0,
         cache_clips: bool = False,
         view_size: tuple[int, int] | None = None,
+        window: int = 1,
     ) -> None:
         super().__init__(items, indices, size, targets, maps, augment, seed)
         self.cache_clips = cache_clips
+        self.window = int(window)
         # unaugmented items (validation, scoring) resized to the views' size, as the network saw them
         self.view_size = (int(view_size[0]), int(view_size[1])) if view_size is not None else None
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
@@ -117,13 +124,14 @@ class ScClipDataset(GuidedClipDataset):
         return self.augment_seed(index, view)
 
     def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Unaugmented frames (T, 3, H, W) float in [0, 1] and maps (T, H, W) of item i."""
+        """Unaugmented frames (T*window, 3, H, W) float in [0, 1] and maps (T, H, W) of item i."""
         if i in self._memory:
             frames_u8, maps = self._memory[i]
         else:
             item, idx = self.items[i], self.indices[i]
-            clip = read_guided_clip(item, idx, self.size)
-            maps = self.maps(item, idx, clip).half() if self.maps is not None else None  # as the map cache stores them
+            clip = read_guided_clip(item, window_indices(idx, self.window), self.size)
+            # maps at the indices (each window's first frame), half as the map cache stores them
+            maps = self.maps(item, idx, clip[:: self.window]).half() if self.maps is not None else None
             frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
             if self.cache_clips:
                 self._memory[i] = (frames_u8, maps)
@@ -134,10 +142,13 @@ class ScClipDataset(GuidedClipDataset):
         frames, maps = self.clip(i)
         out: dict[str, Any] = {"target": torch.tensor(self.targets[i], dtype=torch.float32), "index": i}
         if self.augment is not None:
-            views = [self.augment(frames, maps, seed=self.view_seed(i, v)) for v in (0, 1)]
+            w = self.window
+            # one map per frame for the joint augmentation, each window's first kept after it
+            joint = maps.repeat_interleave(w, dim=0) if maps is not None and w > 1 else maps
+            views = [self.augment(frames, joint, seed=self.view_seed(i, v)) for v in (0, 1)]
             out["frames"] = torch.stack([f for f, _ in views]).contiguous()
             if maps is not None:
-                out["maps"] = torch.stack([m for _, m in views]).contiguous()
+                out["maps"] = torch.stack([m[::w] for _, m in views]).contiguous()
         else:
             if self.view_size is not None:
                 frames = resize_frames(frames, self.view_size).clamp_(0.0, 1.0)

@@ -109,7 +109,9 @@ class ScMethod(SaliencyGuidedMethod):
         return build_from_config(self.config)
 
     def scoring_dataset(self, items: list[ManifestItem], indices: list[list[int]]) -> ScClipDataset:
-        return ScClipDataset(items, indices, self.frame_size, maps=self._map_source(), view_size=self.view_size)
+        return ScClipDataset(
+            items, indices, self.frame_size, maps=self._map_source(), view_size=self.view_size, window=self.window
+        )
 
     @property
     def view_size(self) -> tuple[int, int] | None:
@@ -191,10 +193,13 @@ class ScMethod(SaliencyGuidedMethod):
         keep = cfg.data.cache_clips
         size = self.frame_size
         train_ds = ScClipDataset(
-            tr.items, tr.indices, size, tr.targets, maps, self.augmentation(), cfg.trainer.seed, keep
+            tr.items, tr.indices, size, tr.targets, maps, self.augmentation(), cfg.trainer.seed, keep, window=self.window
         )
         val_ds = (
-            ScClipDataset(va.items, va.indices, size, va.targets, maps, cache_clips=keep, view_size=self.view_size)
+            ScClipDataset(
+                va.items, va.indices, size, va.targets, maps, cache_clips=keep, view_size=self.view_size,
+                window=self.window,
+            )
             if va.items
             else None
         )

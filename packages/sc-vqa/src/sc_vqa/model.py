@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from sc_vqa.config import ModelConfig, SaliencyConfig, ScConfig
+from vqa_core.rhythm import RhythmStatistics
 from vqa_core.transforms import local_contrast_normalize, normalize
 
 
@@ -104,12 +105,15 @@ class TemporalAttentionPool(nn.Module):
 
 
 class ClipEncoder(nn.Module):
-    """The seed's LSTMTemporalAttention: input (B, T, C, H, W) -> embedding (B, embed_dim)."""
+    """The seed's LSTMTemporalAttention: input (B, T, C, H, W) -> embedding (B, embed_dim).
 
-    def __init__(self, in_channels: int, cfg: ModelConfig) -> None:
+    `extra_dim` per-frame numbers (B, T, extra_dim) may join the conv features before the LSTM.
+    """
+
+    def __init__(self, in_channels: int, cfg: ModelConfig, extra_dim: int = 0) -> None:
         super().__init__()
         self.frames = FrameFeatures(in_channels, cfg.conv_channels, cfg.pool_size)
-        self.lstm = nn.LSTM(self.frames.out_dim, cfg.hidden, num_layers=1, batch_first=True)
+        self.lstm = nn.LSTM(self.frames.out_dim + extra_dim, cfg.hidden, num_layers=1, batch_first=True)
         for name, p in self.lstm.named_parameters():
             if name.startswith("weight"):
                 nn.init.xavier_uniform_(p)
@@ -119,8 +123,11 @@ class ClipEncoder(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.embed = nn.Linear(cfg.hidden, cfg.embed_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, _ = self.lstm(self.frames(x))
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.frames(x)
+        if extra is not None:
+            features = torch.cat([features, extra.to(features.dtype)], dim=-1)
+        h, _ = self.lstm(features)
         return self.embed(self.dropout(self.attention(h)))
 
 
@@ -147,18 +154,34 @@ class ScVQA(nn.Module):
 
     `embed` gives the (B, embed_dim) embedding the contrastive term works on; `regress` scores an
     embedding (training regresses the mean of the two views' embeddings).
+
+    With `model_cfg.rhythm_window = w >= 2`, `frames` holds w consecutive frames per sampled
+    position, (B, T*w, 3, H, W) window after window, and `maps` those of each window's first
+    frame: the conv reads the first frames, `vqa_core.rhythm.RhythmStatistics` the whole windows.
     """
 
     def __init__(self, model_cfg: ModelConfig, saliency_cfg: SaliencyConfig) -> None:
         super().__init__()
         self.fusion = SaliencyFusion(saliency_cfg, model_cfg.input_norm)
-        self.encoder = ClipEncoder(self.fusion.out_channels, model_cfg)
+        window = model_cfg.rhythm_window
+        self.rhythm = RhythmStatistics(window) if window > 1 else None
+        extra = self.rhythm.out_dim if self.rhythm is not None else 0
+        self.encoder = ClipEncoder(self.fusion.out_channels, model_cfg, extra)
         self.regressor = QualityRegressor(
             model_cfg.embed_dim, model_cfg.regressor_hidden, model_cfg.regressor_dropout
         )
 
     def embed(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
-        return self.encoder(self.fusion(frames, maps))
+        if self.rhythm is None:
+            return self.encoder(self.fusion(frames, maps))
+        w = self.rhythm.window
+        if frames.dim() != 5 or frames.shape[1] % w:
+            raise ValueError(
+                f"frames must be (B, T*{w}, 3, H, W), {w} consecutive frames per sampled position "
+                f"(model.rhythm_window={w}), got {tuple(frames.shape)}"
+            )
+        windows = frames.reshape(frames.shape[0], frames.shape[1] // w, w, *frames.shape[2:])
+        return self.encoder(self.fusion(windows[:, :, 0], maps), self.rhythm(windows))
 
     def regress(self, z: torch.Tensor) -> torch.Tensor:
         return self.regressor(z)
