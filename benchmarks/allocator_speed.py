@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from score_speed import report  # the sibling benchmarks' output files
+
 GPU_CHECK = Path(__file__).resolve().parent / "gpu_check.py"
 SETTINGS = ("system", "reuse")
 
@@ -92,14 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"run {k + 1}/{args.repeats}: VQA_ZOO_MALLOC={setting}", file=sys.stderr, flush=True)
                 runs[setting].append(run_once(setting, args, Path(tmp), k))
     rows = summarise(runs, args.methods)
-    table = markdown(rows)
-    print(table)
-    if args.out:
-        record = {"command": " ".join(sys.argv), "machine": runs["reuse"][0]["machine"], "preset": args.preset,
-                  "steps": args.steps, "repeats": args.repeats, "methods": rows}  # fmt: skip
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(table)
+    record = {"command": " ".join(sys.argv), "machine": runs["reuse"][0]["machine"], "preset": args.preset,
+              "steps": args.steps, "repeats": args.repeats, "methods": rows}  # fmt: skip
+    report(markdown(rows), record, args.out)
     return 0
 
 

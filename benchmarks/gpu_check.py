@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import resource
@@ -55,7 +54,7 @@ import torch
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_speed import ClipSpec, cache_root, generate, machine  # the scoring benchmark's clips and record
+from score_speed import ClipSpec, cache_root, generate, machine, report  # clips, record, output
 
 CLIP_SECONDS, CLIP_HEIGHT, CLIP_WIDTH = 4, 240, 426
 VAL_CLIPS = 2  # validate the fit
@@ -277,12 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["device_name"] = (
         torch.cuda.get_device_name(device) if device.type == "cuda" else result["machine"]["cpu"]
     )
-    table = markdown(result)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(table)
+    report(markdown(result), result, args.out)
     return 0 if all(r["status"] == "ok" for r in results.values()) else 1
 
 

@@ -254,6 +254,15 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def report(table: str, record: dict[str, Any], out: Path | None) -> None:
+    """Print the markdown table; with `out`, write the record as JSON there and the table next to it (.md)."""
+    print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=1) + "\n")
+        out.with_suffix(".md").write_text(table)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", default="all", help="comma-separated registered methods (default: all)")
@@ -318,12 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "phases": phases,
         "rows": [asdict(r) for r in rows],
     }
-    table = markdown(result)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(table)
+    report(markdown(result), result, args.out)
     return 0
 
 

@@ -24,7 +24,7 @@ from torchvision.models import resnet as resnet_blocks
 
 from dagr_vqa.config import ModelConfig, SaliencyConfig
 from vqa_core.errors import ConfigError, WeightsUnavailableError
-from vqa_core.rhythm import RhythmStatistics
+from vqa_core.rhythm import RhythmStatistics, split_windows
 from vqa_core.transforms import local_contrast_normalize
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -344,13 +344,7 @@ class SaliencyVQA(nn.Module):
     def forward(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
         if self.rhythm is None:
             return self.head(self.spatial(frames, maps))
-        w = self.rhythm.window
-        if frames.dim() != 5 or frames.shape[1] % w:
-            raise ValueError(
-                f"frames must be (B, T*{w}, 3, H, W): {w} consecutive frames per sampled position "
-                f"(model.rhythm_window={w}), got {tuple(frames.shape)}"
-            )
-        windows = frames.view(frames.shape[0], frames.shape[1] // w, w, *frames.shape[2:])
+        windows = split_windows(frames, self.rhythm.window)
         features = self.spatial(windows[:, :, 0], maps)
         return self.head(torch.cat([features, self.rhythm(windows).to(features.dtype)], dim=-1))
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from sc_vqa.config import ModelConfig, SaliencyConfig, ScConfig
-from vqa_core.rhythm import RhythmStatistics
+from vqa_core.rhythm import RhythmStatistics, split_windows
 from vqa_core.transforms import local_contrast_normalize, normalize
 
 
@@ -174,13 +174,7 @@ class ScVQA(nn.Module):
     def embed(self, frames: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
         if self.rhythm is None:
             return self.encoder(self.fusion(frames, maps))
-        w = self.rhythm.window
-        if frames.dim() != 5 or frames.shape[1] % w:
-            raise ValueError(
-                f"frames must be (B, T*{w}, 3, H, W), {w} consecutive frames per sampled position "
-                f"(model.rhythm_window={w}), got {tuple(frames.shape)}"
-            )
-        windows = frames.reshape(frames.shape[0], frames.shape[1] // w, w, *frames.shape[2:])
+        windows = split_windows(frames, self.rhythm.window)
         return self.encoder(self.fusion(windows[:, :, 0], maps), self.rhythm(windows))
 
     def regress(self, z: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ from frame to frame is uneven. Measured on the demo, the log-sharpness step betw
 synthesised neighbour is ~0.3, between two pristine neighbours ~0.02, yet the trained `small`
 networks scored all three drop levels like pristine.
 
-With a rhythm window of w >= 2 (dagr-vqa's `model.rhythm_window`) a method reads w consecutive
+With a rhythm window of w >= 2 (`model.rhythm_window` of dagr-vqa and sc-vqa) a method reads w consecutive
 frames at each sampled position. The trunk and the saliency model still see only the first frame
 of each window (the papers' input, at the papers' cost); `RhythmStatistics` turns each window
 into 2w numbers:
@@ -36,7 +36,7 @@ from kornia.color import rgb_to_grayscale
 from kornia.filters import laplacian
 from torch import nn
 
-__all__ = ["RhythmStatistics", "window_indices"]
+__all__ = ["RhythmStatistics", "split_windows", "window_indices"]
 
 _EPS = 1e-6  # on [0, 1] grey: well below the squared Laplacian / difference of any textured frame
 
@@ -44,6 +44,17 @@ _EPS = 1e-6  # on [0, 1] grey: well below the squared Laplacian / difference of 
 def window_indices(starts: Sequence[int], window: int) -> list[int]:
     """Frame indices of `window` consecutive frames from each start, window after window."""
     return [int(s) + j for s in starts for j in range(int(window))]
+
+
+def split_windows(frames: torch.Tensor, window: int) -> torch.Tensor:
+    """(B, T*w, 3, H, W), w consecutive frames per sampled position -> windows (B, T, w, 3, H, W)."""
+    w = int(window)
+    if frames.dim() != 5 or frames.shape[1] % w:
+        raise ValueError(
+            f"frames must be (B, T*{w}, 3, H, W): {w} consecutive frames per sampled position "
+            f"(model.rhythm_window={w}), got {tuple(frames.shape)}"
+        )
+    return frames.reshape(frames.shape[0], frames.shape[1] // w, w, *frames.shape[2:])
 
 
 class RhythmStatistics(nn.Module):
