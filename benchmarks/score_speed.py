@@ -239,7 +239,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads; load average "
         f"{' '.join(f'{x:.2f}' for x in m['load_before'])} before, {' '.join(f'{x:.2f}' for x in m['load_after'])} "
-        f"after; torch {m['torch']}. Median of {result['repeats']} after one warm-up.",
+        f"after; torch {m['torch']}; allocator {result.get('allocator', 'system')}. Median of {result['repeats']} "
+        "after one warm-up.",
         "",
         "| clip | method | preset | wall s | decode s | saliency s | network s | x full decode | x FasterVQA "
         "| `vqa score` / (decode+model) |",
@@ -288,9 +289,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    from vqa_core.allocator import reuse_freed_memory
     from vqa_core.cache import cache_dir
     from vqa_core.method import list_methods
 
+    allocator = "reuse" if reuse_freed_memory() else "system"  # as `vqa score` runs (vqa_core.allocator)
     load_before = os.getloadavg()
     names = list_methods() if args.methods == "all" else args.methods.split(",")
     specs = [QUICK_CLIP] if args.quick else [CLIPS[c] for c in args.clips.split(",")]
@@ -324,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeats": args.repeats,
         "clips": {name: asdict(spec) | {"path": str(clips[name])} for name, spec in zip(clips, specs)},
         "machine": machine(load_before),
+        "allocator": allocator,
         "phases": phases,
         "rows": [asdict(r) for r in rows],
     }

@@ -26,6 +26,8 @@ def test_quick_run_writes_every_field_with_positive_finite_ratios(tmp_path: Path
     assert m["cpu"] and m["cores"] >= 1 and m["torch"] and len(m["load_before"]) == len(m["load_after"]) == 3
     assert {"vqa-core", "dagr-vqa", "vqa-floors"} <= set(m["packages"])
     assert result["repeats"] == 1 and set(result["clips"]) == {"2s-240p"}
+    assert result["allocator"] in ("reuse", "system")  # vqa_core.allocator applied as `vqa score` does
+    assert f"allocator {result['allocator']}" in out.with_suffix(".md").read_text()
     assert {"clips_s", "build_s", "2s-240p_s"} <= set(result["phases"])
 
     rows = {r["job"]: r for r in result["rows"]}

@@ -74,6 +74,19 @@ def test_supervised_baseline_has_no_auxiliary(videos, tmp_path):
     assert np.all(np.isnan(parts["auxiliary"])) and np.array_equal(parts["combined"], parts["primary"])
 
 
+def test_primary_scoring_keeps_the_semi_supervised_auxiliary(videos, tmp_path):
+    """The `small` presets' combination: both models train together, the score is the primary's."""
+    cfg = load_config(SslMethod.config_class, "tiny", ["semi.labelled=4", "combine.mode=primary"])
+    torch.manual_seed(0)
+    method = SslMethod(cfg, device="cpu")
+    history = method.fit(videos[:6], [], tmp_path, progress=False)
+    assert history["unlabelled"] == 2 and method.model.auxiliary is not None
+    assert any("cons_aux" in key for key in history["history"][-1])  # the auxiliary's unlabelled terms ran
+    parts = method.predict_parts(videos[:4])
+    assert np.all(np.isfinite(parts["auxiliary"])) and np.array_equal(parts["combined"], parts["primary"])
+    np.testing.assert_allclose(method.predict(videos[:4]), method.calibration.to_mos(parts["primary"]), rtol=1e-6)
+
+
 def test_missing_references_are_explained(videos, tmp_path):
     no_pristine = [ManifestItem(it.video_id, it.path, it.mos, "train", {"version": 3}) for it in videos[:6]]
     method = SslMethod("tiny", device="cpu")

@@ -235,10 +235,15 @@ def _small() -> ScConfig:
     # the demo on a 2-core CPU: the paper's one-conv encoder at native resolution (32 channels),
     # trained on two random 128x128 native-scale windows per clip (the contrastive views), full
     # frames when scored; decoded clips kept in memory. Random init reads MSCN coefficients: on
-    # RGB the one conv layer learned content (see dagr_vqa's small preset and benchmarks/README.md)
+    # RGB the one conv layer learned content (see dagr_vqa's small preset and benchmarks/README.md).
+    # Each of the 8 positions is the first of 4 consecutive frames whose rhythm statistics join the
+    # conv features (model.rhythm_window, as in dagr_vqa): single frames scored the demo's frame-rate
+    # drops like pristine videos (benchmarks/README.md, "SC-VQA small over the floors' 10 splits")
     return ScConfig(
         size="small",
-        model=ModelConfig(conv_channels=32, pool_size=4, hidden=128, embed_dim=64, dropout=0.3, input_norm="mscn"),
+        model=ModelConfig(
+            conv_channels=32, pool_size=4, hidden=128, embed_dim=64, dropout=0.3, input_norm="mscn", rhythm_window=4
+        ),
         saliency=SaliencyConfig(stage_preset="small", stage_dataset="demo-saliency"),
         data=DataConfig(num_frames=8, height=None, width=None, cache_clips=True, train_crop=[128, 128]),
         trainer=TrainerConfig(
