@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sc_vqa import build_model
+from sc_vqa import ScConfig, build_model
 from sc_vqa.model import TemporalAttentionPool, saliency_weights
 from vqa_core.transforms import local_contrast_normalize
 
@@ -47,8 +47,9 @@ def test_smaller_presets_are_smaller() -> None:
 def test_forward_returns_one_score_per_clip(size: str, num_frames: int) -> None:
     torch.manual_seed(0)
     model = build_model(size).eval()
-    frames = torch.rand(2, num_frames, 3, 40, 56)
-    maps = torch.rand(2, num_frames, 40, 56)
+    window = ScConfig.PRESETS[size].model.rhythm_window  # frames per sampled position (small: 4)
+    frames = torch.rand(2, num_frames * window, 3, 40, 56)
+    maps = torch.rand(2, num_frames, 40, 56)  # each position's (window's first frame's) map
     with torch.no_grad():
         scores = model(frames, maps)
         z = model.embed(frames, maps)
