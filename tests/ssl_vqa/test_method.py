@@ -117,6 +117,11 @@ def test_caveats_name_what_the_papers_did_not_use():
     assert QasaMethod(cfg, device="cpu").caveats() == ["CLIP random"]
     full = load_config(QasaMethod.config_class, "full", ["init=stvqrl"])
     assert QasaMethod(full, device="cpu").caveats() == []  # OpenAI's CLIP weights, ST-VQRL trunks
+    # `small` scores with the primary model alone; a labelled-only run has nothing else to score with
+    assert SslMethod("small", device="cpu").caveats() == ["primary score"]
+    assert QasaMethod("small", device="cpu").caveats() == ["CLIP random", "primary score"]
+    alone = load_config(SslMethod.config_class, "small", ["semi.unlabelled_per_labelled=0"])
+    assert SslMethod(alone, device="cpu").caveats() == []
 
 
 def test_untrained_method_refuses_to_predict(videos):

@@ -106,6 +106,8 @@ class SslMethod(Method):
         clip = getattr(cfg, "clip", None)
         if clip is not None and clip.pretrained is None and not clip.weights_path and not cfg.init_from:
             out.append("CLIP random")
+        if cfg.combine.mode == "primary" and not self._supervised_only:
+            out.append("primary score")  # both models train; the papers' final score combines them
         return out
 
     # -- references (SSL-VQA) ---------------------------------------------------------------
