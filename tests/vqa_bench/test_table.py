@@ -42,3 +42,14 @@ def test_a_row_names_what_is_not_real(tmp_path):
     (tmp_path / "demo-tiny.json").write_text(json.dumps({"run": run, "methods": methods}))
     rows = baselines_table(tmp_path).splitlines()[2:4]
     assert rows == ["| nss | -0.060 / -0.060 |", "| qasa [no ST-VQRL init, CLIP random] | -0.060 / -0.060 |"]
+
+
+def test_a_caveat_of_one_column_stays_in_that_cell(tmp_path):
+    """ssl's `small` result has its ST-VQRL init; only its `tiny` anchor runs without one."""
+    result = {"aggregate": {"srcc": {"median": 0.75}, "plcc": {"median": 0.74}}}
+    for config, caveats in (("small", ["primary score"]), ("tiny", ["primary score", "no ST-VQRL init"])):
+        run = {"dataset": "demo", "protocol": "intra", "config": config, "splits": 2, "command": "bench ..."}
+        methods = {"ssl": {"caveats": caveats, "results": {"demo -> demo": result}}}
+        (tmp_path / f"demo-{config}.json").write_text(json.dumps({"run": run, "methods": methods}))
+    row = baselines_table(tmp_path).splitlines()[2]
+    assert row == "| ssl [primary score] | 0.750 / 0.740 | 0.750 / 0.740 [no ST-VQRL init] |"

@@ -45,6 +45,22 @@ def _column_suffix(run: dict[str, Any]) -> str:
     return suffix
 
 
+def _labelled_row(
+    method: str, cells: dict[str, str], caveats: dict[str, list[str]]
+) -> tuple[str, dict[str, str]]:
+    """A caveat of every column of a method goes in its row label; one of some columns only goes
+    in those cells, so a `small` result does not carry a caveat that holds for its `tiny` anchor."""
+    lists = list(caveats.values())
+    shared = [c for c in (lists[0] if lists else []) if all(c in other for other in lists)]
+    label = f"{method} [{', '.join(shared)}]" if shared else method
+    row = dict(cells)
+    for title, own in caveats.items():
+        extra = [c for c in own if c not in shared]
+        if extra:
+            row[title] += f" [{', '.join(extra)}]"
+    return label, row
+
+
 def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
     """Markdown: one row per method, one column per (baseline, train -> test) pair."""
     directory = Path(directory)
@@ -55,7 +71,8 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
         )
     columns: list[str] = []  # titles: baselines of one setting (e.g. one file per method) share a column
     cells: dict[str, dict[str, str]] = {}
-    caveats: dict[str, list[str]] = {}  # per method, from every file: shown in its row label
+    # per method and column: what is not real about that number (e.g. "CLIP random")
+    caveats: dict[str, dict[str, list[str]]] = {}
     sources: list[str] = []
     anchored = False  # some column is a CI anchor: the table then says what that means
     for path in files:
@@ -76,16 +93,14 @@ def baselines_table(directory: str | Path = DEFAULT_BASELINE_DIR) -> str:
                     columns.append(title)
                     anchored = anchored or run.get("config") in ANCHOR_CONFIGS
                 cells.setdefault(method, {})[title] = _cell(res)
-            for caveat in entry.get("caveats", []):  # e.g. "CLIP random": the row says what is not real
-                if caveat not in caveats.setdefault(method, []):
-                    caveats[method].append(caveat)
+                caveats.setdefault(method, {})[title] = list(entry.get("caveats", []))
     lines = [
         "| method | " + " | ".join(columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
     for method in sorted(cells):
-        label = f"{method} [{', '.join(caveats[method])}]" if caveats.get(method) else method
-        lines.append(f"| {label} | " + " | ".join(cells[method].get(t, "-") for t in columns) + " |")
+        label, row = _labelled_row(method, cells[method], caveats.get(method, {}))
+        lines.append(f"| {label} | " + " | ".join(row.get(t, "-") for t in columns) + " |")
     lines += [
         "",
         "Cells: median SRCC / median PLCC (after the 4-parameter logistic fit) over the splits.",
