@@ -223,10 +223,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from vqa_core.allocator import reuse_freed_memory
+    from vqa_core.allocator import allocator_setting
     from vqa_core.device import resolve_device
 
-    allocator = "reuse" if reuse_freed_memory() else "system"  # as `vqa` and `bench` run
+    allocator = allocator_setting()  # as `vqa` and `bench` run (vqa_core.allocator)
     from vqa_core.method import list_methods
 
     device = resolve_device(args.device)

@@ -289,11 +289,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from vqa_core.allocator import reuse_freed_memory
+    from vqa_core.allocator import allocator_setting
     from vqa_core.cache import cache_dir
     from vqa_core.method import list_methods
 
-    allocator = "reuse" if reuse_freed_memory() else "system"  # as `vqa score` runs (vqa_core.allocator)
+    allocator = allocator_setting()  # as `vqa` and `bench` run (vqa_core.allocator)
     load_before = os.getloadavg()
     names = list_methods() if args.methods == "all" else args.methods.split(",")
     specs = [QUICK_CLIP] if args.quick else [CLIPS[c] for c in args.clips.split(",")]

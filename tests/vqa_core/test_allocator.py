@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from vqa_core.allocator import ALLOCATOR_ENV, reuse_freed_memory
+from vqa_core.allocator import ALLOCATOR_ENV, allocator_setting, reuse_freed_memory
 from vqa_core.errors import ConfigError
 
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
@@ -53,6 +53,13 @@ def test_reused_memory_is_not_faulted_in_again() -> None:
 def test_system_setting_leaves_the_allocator_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ALLOCATOR_ENV, "system")
     assert reuse_freed_memory() is False
+
+
+def test_setting_names_what_was_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ALLOCATOR_ENV, "system")
+    assert allocator_setting() == "system"
+    monkeypatch.setenv(ALLOCATOR_ENV, "reuse")
+    assert allocator_setting() == ("reuse" if GLIBC else "system")
 
 
 def test_unknown_setting_is_an_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

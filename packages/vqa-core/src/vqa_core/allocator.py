@@ -24,7 +24,7 @@ import sys
 
 from vqa_core.errors import ConfigError
 
-__all__ = ["ALLOCATOR_ENV", "reuse_freed_memory"]
+__all__ = ["ALLOCATOR_ENV", "allocator_setting", "reuse_freed_memory"]
 
 ALLOCATOR_ENV = "VQA_ZOO_MALLOC"
 
@@ -56,3 +56,11 @@ def reuse_freed_memory() -> bool:
     mallopt.restype = ctypes.c_int
     # every block from the heap (none mmap'd), and the heap never trimmed back to the system
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
+
+
+def allocator_setting() -> str:
+    """Apply `reuse_freed_memory()` and name the outcome, 'reuse' or 'system', for benchmark records.
+
+    Speed benchmarks run as `vqa` and `bench` do and record which allocator their timings had.
+    """
+    return "reuse" if reuse_freed_memory() else "system"
