@@ -122,6 +122,8 @@ def test_caveats_name_what_the_papers_did_not_use():
     assert QasaMethod("small", device="cpu").caveats() == ["CLIP random", "primary score"]
     alone = load_config(SslMethod.config_class, "small", ["semi.unlabelled_per_labelled=0"])
     assert SslMethod(alone, device="cpu").caveats() == []
+    alone = load_config(QasaMethod.config_class, "small", ["semi.unlabelled_per_labelled=0"])
+    assert QasaMethod(alone, device="cpu").caveats() == []  # the primary alone: no CLIP is built
 
 
 def test_untrained_method_refuses_to_predict(videos):

@@ -104,7 +104,8 @@ class SslMethod(Method):
         if cfg.init == "random" and not cfg.init_from:
             out.append("no ST-VQRL init")
         clip = getattr(cfg, "clip", None)
-        if clip is not None and clip.pretrained is None and not clip.weights_path and not cfg.init_from:
+        no_clip_weights = clip is not None and clip.pretrained is None and not clip.weights_path
+        if no_clip_weights and not cfg.init_from and not self._supervised_only:  # labelled-only: no CLIP built
             out.append("CLIP random")
         if cfg.combine.mode == "primary" and not self._supervised_only:
             out.append("primary score")  # both models train; the papers' final score combines them
