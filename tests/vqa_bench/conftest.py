@@ -18,6 +18,7 @@ counts pretraining builds.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,7 @@ class ToyRidgeMethod(Method):
 
     def _build_stage(self, folder: Path) -> None:
         type(self).stage_builds += 1
+        time.sleep(0.02)  # a build that takes measurable time, so its seconds can be checked
         (folder / "stage.json").write_text(json.dumps({"note": self.config.stage_note}))
 
     def use_pretrained(self, name: str, folder: Path) -> None:

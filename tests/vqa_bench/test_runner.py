@@ -157,6 +157,14 @@ def test_pretraining_stage_is_built_once_and_reused_across_runs(tmp_path, toy_ma
     assert len(stages) == 1 and stages[0].name.startswith("stats-")
     metrics = json.loads((tmp_path / "runs" / "two" / "metrics.json").read_text())
     assert metrics["methods"]["toy-ridge"]["pretrain"]["stats"]["reused"] is True
+    # a reused stage counts at its build's seconds, so wall s is what a fresh run costs
+    first = json.loads((tmp_path / "runs" / "one" / "metrics.json").read_text())["methods"]["toy-ridge"]
+    entry = metrics["methods"]["toy-ridge"]
+    assert first["pretrain"]["stats"]["seconds"] >= 0.02 and first["pretrain"]["stats"]["reused"] is False
+    assert entry["pretrain"]["stats"]["seconds"] == pytest.approx(first["pretrain"]["stats"]["seconds"], abs=1e-3)
+    results = [json.loads(p.read_text()) for p in (tmp_path / "runs" / "two" / "toy-ridge").glob(f"split_*/{RESULT_FILE}")]
+    tasks = sum(r["fit_seconds"] + sum(r["predict_seconds"].values()) + r["interrupted_seconds"] for r in results)
+    assert entry["wall_seconds"] == pytest.approx(tasks + entry["pretrain"]["stats"]["seconds"], abs=1e-2)
 
 
 def test_cross_dataset_matrix(tmp_path, toy_manifest, toy_method):
