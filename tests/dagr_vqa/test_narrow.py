@@ -106,7 +106,12 @@ def test_clip_dataset_crops_at_native_scale_in_training_and_keeps_full_frames_ot
     plain = ClipDataset(items, indices, None, [0.0, 1.0], None, cache_clips=True)
     assert train[0]["frames"].shape == (4, 3, 32, 24) and train[1]["frames"].shape == (4, 3, 32, 24)
     assert plain[0]["frames"].shape == (4, 3, 40, 72) and plain[1]["frames"].shape == (4, 3, 48, 64)
-    assert set(plain._memory) == {0, 1}  # decoded once, then served from memory
+    # decoded once into the store of decoded clips, which both datasets then read
+    from vqa_core.rhythm import window_indices
+
+    for i in (0, 1):
+        assert plain.clip_store.entry(items[i].path, window_indices(indices[i], 1), None).is_file()
+    assert train.clip_store.folder == plain.clip_store.folder
     assert torch.equal(plain[1]["frames"], plain.clip(1)[0].permute(0, 3, 1, 2).float() / 255)
 
 

@@ -91,8 +91,9 @@ class DataConfig:
     `height = width = None` reads each video at its own size (no resampling, which would change
     the sharpness the model judges): training then takes a random `train_crop` window at native
     scale per clip (frames and maps alike) and validation and scoring see full frames, one
-    video per forward pass. `cache_clips` keeps decoded clips and their maps in memory for the
-    whole fit (small datasets, many epochs). `cost_size` is the frame size FLOPs are counted at
+    video per forward pass. `cache_clips` decodes each clip once into the on-disk store of decoded
+    clips (`cache_dir("clips")`, memory-mapped, reused by later epochs, splits and runs) and keeps
+    its maps in memory (small datasets, many epochs). `cost_size` is the frame size FLOPs are counted at
     when frames are read at native size.
     """
 

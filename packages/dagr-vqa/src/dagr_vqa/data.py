@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from dagr_vqa.cache import FeatureCache
-from saliency_core.guided_clips import GuidedClipDataset, clip_indices, read_guided_clip
+from saliency_core.guided_clips import GuidedClipDataset, clip_indices
 from saliency_core.native_crop import NativeCrop, NativeCropConfig
 from vqa_core.datasets.torch_dataset import raw_format_of
 from vqa_core.rhythm import window_indices
@@ -52,8 +51,10 @@ class ClipDataset(GuidedClipDataset):
     Built as `ClipDataset(items, indices, size, targets, maps, augment, seed, cache_clips)` with
     `maps` a `saliency_core.SaliencyMapCache`, `augment` a `vqa_core.transforms.ClipAugment` or a
     `saliency_core.NativeCrop` (or None) and `size` None for native-size frames. `cache_clips`
-    keeps each decoded clip (uint8) and its maps (float16, as the map cache stores them) in
-    memory: decoding, not the network, dominates many epochs over a small dataset on a CPU.
+    decodes each clip once into the on-disk store of decoded clips (uint8, memory-mapped, shared by
+    workers, splits and runs; `GuidedClipDataset.keep_decoded_clips`) and keeps its maps (float16,
+    as the map cache stores them) in memory: decoding, not the network, dominates many epochs over
+    a small dataset on a CPU.
     `indices[i]` are item i's frame indices; `targets[i]` its training target (z-scored MOS).
     `window > 1` (`model.rhythm_window`) reads `window` consecutive frames from each index,
     (T*window, 3, H, W) window after window, while the maps stay at the indices themselves.
@@ -67,19 +68,21 @@ class ClipDataset(GuidedClipDataset):
         super().__init__(*args, **kwargs)
         self.cache_clips = cache_clips
         self.window = int(window)
-        self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._maps: dict[int, torch.Tensor | None] = {}
+        if cache_clips:
+            self.keep_decoded_clips()
 
     def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Item i's frames uint8 (T*window, H, W, 3) and maps (T, H, W), unaugmented."""
-        if i in self._memory:
-            return self._memory[i]
         item, idx = self.items[i], self.indices[i]
-        frames = torch.from_numpy(np.ascontiguousarray(read_guided_clip(item, window_indices(idx, self.window), self.size)))
-        maps = None
-        if self.maps is not None:
-            maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)).half()
+        frames = torch.from_numpy(self.read_frames(i, window_indices(idx, self.window)))
+        if self.maps is None:
+            return frames, None
+        if i in self._maps:
+            return frames, self._maps[i]
+        maps = self.maps.maps(item.path, idx, self.size, raw=raw_format_of(item)).half()
         if self.cache_clips:
-            self._memory[i] = (frames, maps)
+            self._maps[i] = maps
         return frames, maps
 
     def __getitem__(self, i: int) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from vqa_core.errors import VideoDecodeError
 
 if TYPE_CHECKING:
     from vqa_core.datasets import ManifestItem
+    from vqa_core.video import DecodedClipStore
 
 __all__ = ["GuidedClipDataset", "clip_indices", "frame_size", "read_guided_clip"]
 
@@ -95,6 +96,25 @@ class GuidedClipDataset(Dataset):
         self.augment = augment
         self.seed = int(seed)
         self.epoch = 0
+        self.clip_store: DecodedClipStore | None = None  # set by `keep_decoded_clips`
+
+    def keep_decoded_clips(self) -> None:
+        """Read frames through the on-disk store of decoded clips (`cache_dir("clips")`): each
+        video's frames are decoded once and memory-mapped after, by every epoch, worker, split and
+        run (`vqa_core.video.DecodedClipStore`)."""
+        from vqa_core.cache import cache_dir
+        from vqa_core.video import DecodedClipStore
+
+        self.clip_store = DecodedClipStore(cache_dir("clips"))
+
+    def read_frames(self, i: int, indices: Sequence[int]) -> np.ndarray:
+        """uint8 (T, H, W, 3) frames `indices` of item i at the dataset's size (from the store when kept)."""
+        item = self.items[i]
+        if self.clip_store is None:
+            return read_guided_clip(item, indices, self.size)
+        from vqa_core.datasets.torch_dataset import raw_format_of
+
+        return np.array(self.clip_store.read(item.path, list(indices), self.size, raw_format_of(item)))  # a writable copy
 
     def __len__(self) -> int:
         return len(self.items)

@@ -93,7 +93,7 @@ class DataConfig:
     num_frames: int = 8
     height: int | None = 224
     width: int | None = 224
-    cache_clips: bool = False  # keep decoded uint8 clips in memory (small datasets, many epochs)
+    cache_clips: bool = False  # decode clips once into the on-disk clip store (memory-mapped; many epochs)
     train_crop: list[int] | None = None
     cost_size: list[int] = field(default_factory=lambda: [240, 320])
     # [height, width] of the network's input when frames are decoded at native size (the seed's

@@ -90,8 +90,9 @@ class ScClipDataset(GuidedClipDataset):
     `target` and `index`; with `augment`, `frames` (2, T, 3, H, W) and `maps` (2, T, H, W): two views.
 
     `view_size` resizes unaugmented items (validation, scoring) to the training views' size.
-    `cache_clips` keeps each decoded clip (and its maps) in memory, which pays off when many epochs
-    run over a small dataset; each DataLoader worker holds its own copy. A video that fails to decode
+    `cache_clips` decodes each clip once into the on-disk store of decoded clips (memory-mapped,
+    shared by workers, splits and runs; `GuidedClipDataset.keep_decoded_clips`) and keeps its maps
+    in memory, which pays off when many epochs run over a small dataset. A video that fails to decode
     raises `VideoDecodeError` naming the file (the method drops unreadable videos before training).
 
     `window > 1` (`model.rhythm_window`) reads `window` consecutive frames from each index,
@@ -117,7 +118,9 @@ class ScClipDataset(GuidedClipDataset):
         self.window = int(window)
         # unaugmented items (validation, scoring) resized to the views' size, as the network saw them
         self.view_size = (int(view_size[0]), int(view_size[1])) if view_size is not None else None
-        self._memory: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._maps: dict[int, torch.Tensor | None] = {}
+        if cache_clips:
+            self.keep_decoded_clips()
 
     def view_seed(self, index: int, view: int) -> int:
         """The augmentation seed of one view of one item in the current epoch."""
@@ -125,16 +128,16 @@ class ScClipDataset(GuidedClipDataset):
 
     def clip(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Unaugmented frames (T*window, 3, H, W) float in [0, 1] and maps (T, H, W) of item i."""
-        if i in self._memory:
-            frames_u8, maps = self._memory[i]
+        item, idx = self.items[i], self.indices[i]
+        clip = self.read_frames(i, window_indices(idx, self.window))
+        frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
+        if i in self._maps:
+            maps = self._maps[i]
         else:
-            item, idx = self.items[i], self.indices[i]
-            clip = read_guided_clip(item, window_indices(idx, self.window), self.size)
             # maps at the indices (each window's first frame), half as the map cache stores them
             maps = self.maps(item, idx, clip[:: self.window]).half() if self.maps is not None else None
-            frames_u8 = torch.from_numpy(np.ascontiguousarray(clip))
             if self.cache_clips:
-                self._memory[i] = (frames_u8, maps)
+                self._maps[i] = maps
         frames = frames_u8.permute(0, 3, 1, 2).float().div_(255.0)
         return frames, (maps.float() if maps is not None else None)
 
