@@ -35,13 +35,14 @@ import numpy as np
 
 
 def clip_frames(path: str, frames: int, window: int) -> list[int]:
-    """The frames a `small` preset reads: `frames` uniform positions, `window` consecutive frames each."""
+    """The frames a `small` preset reads: `frames` positions as the methods pick them
+    (`saliency_core.clip_indices`), `window` consecutive frames each."""
+    from saliency_core.guided_clips import clip_indices
+    from vqa_core.datasets import ManifestItem
     from vqa_core.rhythm import window_indices
-    from vqa_core.sampling import uniform_indices
-    from vqa_core.video import probe
 
-    total = int(probe(path).num_frames)
-    return window_indices([int(i) for i in uniform_indices(total - window + 1, frames)], window)
+    item = ManifestItem(Path(path).stem, Path(path), float("nan"))
+    return window_indices(clip_indices(item, frames, window), window)
 
 
 def pick_videos(manifest: Path | None, count: int) -> list[str]:

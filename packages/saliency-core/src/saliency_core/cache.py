@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,8 @@ import torch
 from torch import nn
 
 from saliency_core.infer import WINDOW_MODES, predict_maps, predict_window_maps, window_indices
-from vqa_core.errors import VideoDecodeError
+from vqa_core.atomic import atomic_path
+from vqa_core.video.clip_store import video_key
 
 #: Version of the code that makes a cached map (decoding, `predict_maps`, float16 storage):
 #: bump it when that code's output changes, so no cache serves maps of the older code.
@@ -41,15 +40,6 @@ def model_hash(model: nn.Module) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:20]
-
-
-def video_key(path: str | Path) -> dict[str, object]:
-    p = Path(path).resolve()
-    try:
-        stat = p.stat()
-    except OSError as err:
-        raise VideoDecodeError(f"{path}: cannot read the video for saliency maps ({err})") from err
-    return {"path": str(p), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 class SaliencyMapCache:
@@ -140,14 +130,6 @@ class SaliencyMapCache:
         """Write `maps` (from `predict_maps` of this model) as the entry of (path, indices, size);
         returns them as a cache hit will (float16 precision, float32 type)."""
         maps = maps.detach().cpu().half().float()
-        file = self.entry(path, indices, size)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=file.stem, suffix=".tmp.npy", dir=file.parent)
-        os.close(fd)
-        try:
-            np.save(tmp, maps.numpy().astype(np.float16))
-            os.replace(tmp, file)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(self.entry(path, indices, size)) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, maps.numpy().astype(np.float16))
         return maps

@@ -27,11 +27,23 @@ from vqa_core.atomic import atomic_path
 from vqa_core.errors import VideoDecodeError
 from vqa_core.video.raw import RawFormat
 
-__all__ = ["CLIP_STORE_VERSION", "DecodedClipStore"]
+__all__ = ["CLIP_STORE_VERSION", "DecodedClipStore", "video_key"]
 
 #: Version of the decoding path behind an entry (`read_clip` and its resize): bump it when that
 #: path's output changes, so no store serves clips of the older code.
 CLIP_STORE_VERSION = 1
+
+
+def video_key(path: str | Path) -> dict[str, object]:
+    """The identity of a video file in a cache key: resolved path, size and modification time, so
+    an entry made from a file that was replaced since is never served (shared with saliency-core's
+    map cache)."""
+    p = Path(path).resolve()
+    try:
+        stat = p.stat()
+    except OSError as err:
+        raise VideoDecodeError(f"{path}: cannot read the video ({err})") from err
+    return {"path": str(p), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 class DecodedClipStore:
@@ -52,13 +64,8 @@ class DecodedClipStore:
     def key(
         self, path: str | Path, indices: Sequence[int], size: tuple[int, int] | None, raw: RawFormat | None = None
     ) -> str:
-        p = Path(path).resolve()
-        try:
-            stat = p.stat()
-        except OSError as err:
-            raise VideoDecodeError(f"{path}: cannot read the video ({err})") from err
         payload = {
-            "video": [str(p), stat.st_size, stat.st_mtime_ns],
+            "video": video_key(path),
             "indices": [int(i) for i in indices],
             "size": [int(size[0]), int(size[1])] if size is not None else "native",
             "raw": repr(raw) if raw is not None else None,
