@@ -318,9 +318,10 @@ def test_golden_score(fitted_with_golden, data, tmp_path, monkeypatch) -> None:
 # --------------------------------------------------------------------------- one DDP script for all
 
 # Under torchrun each rank gets half of the labelled videos: SSL-VQA's must give each rank a full
-# batch (drop_last) of at least 3, the smallest PLCC batch with a gradient: 6 labelled / 2 ranks, batch 3.
+# batch (drop_last) of at least 3, the smallest PLCC batch with a gradient: 6 labelled / 2 ranks, batch 3,
+# one epoch: one step.
 DDP_OVERRIDES: dict[str, dict[str, Any]] = {
-    name: {"semi.labelled": 6, "trainer.batch_size": 3} for name in ("ssl", "qasa")
+    name: {"semi.labelled": 6, "trainer.batch_size": 3, "trainer.epochs": 1} for name in ("ssl", "qasa")
 }
 
 
@@ -353,7 +354,7 @@ def test_ddp_fit_keeps_ranks_in_sync_and_scores_every_video(name, data, tmp_path
     assert ranks[0]["state_sum"] == ranks[1]["state_sum"]  # DDP kept the replicas in sync
     assert ranks[0]["scores"] == ranks[1]["scores"]
     if name in DDP_OVERRIDES:
-        assert ranks[0]["steps"] == 1  # 4 labelled / 2 ranks / batch 2
+        assert ranks[0]["steps"] == 1  # 6 labelled / 2 ranks / batch 3, 1 epoch
 
 
 def _item_json(item: ManifestItem) -> dict[str, Any]:
