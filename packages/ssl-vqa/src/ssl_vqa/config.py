@@ -346,9 +346,9 @@ def _small_trainer() -> TrainConfig:
     return TrainConfig(epochs=6, batch_size=4, lr=1e-4, weight_decay=0.05, warmup=0.08, drop_last=True)
 
 
-def _small_combine() -> CombineConfig:
-    # The demo's auxiliaries carry almost no quality offline, so `small` scores with the primary
-    # model alone; both models still train together (consistency, transfer) as in the papers. On
+def _primary_combine() -> CombineConfig:
+    # The demo's auxiliaries carry almost no quality offline, so `small` and `tiny` score with the
+    # primary model alone; both models still train together (consistency, transfer) as in the papers. On
     # demo split 0 (117 test videos; sharpness 0.639): SSL-VQA primary 0.655, its NIQE auxiliary
     # 0.059, their average 0.473; QASA-VQA primary 0.701, its random-init CLIP auxiliary 0.247,
     # their product 0.389 (benchmarks/README.md, "Offline trunks"). `full` keeps each paper's
@@ -378,7 +378,7 @@ SslConfig.PRESETS = {
         head_hidden=16,
         sampling=SamplingConfig(clip_len=4, frame_interval=2, test_clips=1),
         niqe=NiqeConfig(clips_per_reference=1, references_per_epoch=2, eps=1e-4),
-        combine=_small_combine(),  # scored by the primary, as `small` (the NIQE auxiliary is not a quality model here)
+        combine=_primary_combine(),
         optim=_tiny_optim(),
         trainer=_tiny_trainer(),
     ),
@@ -388,7 +388,7 @@ SslConfig.PRESETS = {
         head_hidden=32,
         sampling=SamplingConfig(clip_len=8, frame_interval=2, test_clips=1),
         niqe=NiqeConfig(clips_per_reference=1, references_per_epoch=4, eps=1e-4),
-        combine=_small_combine(),
+        combine=_primary_combine(),
         optim=OptimConfig(head_lr=1e-3, backbone_lr=2e-4, aux_lr=2e-4),
         trainer=_small_trainer(),
     ),
@@ -410,7 +410,7 @@ QasaConfig.PRESETS = {
         # segment, 2 epochs: 0.57 / 0.78). `small` and `full` keep QASA's temporal fragments.
         sampling=SamplingConfig(clip_len=4, frame_interval=2, fragments_t=1, test_clips=1),
         clip=ClipAuxConfig(arch="custom", pretrained=None, custom=copy.deepcopy(TINY_CLIP), view_stride=2),
-        combine=_small_combine(),  # scored by the primary, as `small` (a random CLIP is no quality model)
+        combine=_primary_combine(),
         optim=_tiny_optim(aux_lr=1e-4, aux_weight_decay=1e-3),
         trainer=_tiny_trainer(),
     ),
@@ -419,7 +419,7 @@ QasaConfig.PRESETS = {
         head_hidden=32,
         sampling=SamplingConfig(clip_len=8, frame_interval=2, fragments_t=4, test_clips=1),
         clip=ClipAuxConfig(arch="custom", pretrained=None, custom=copy.deepcopy(SMALL_CLIP), view_stride=2),
-        combine=_small_combine(),
+        combine=_primary_combine(),
         optim=OptimConfig(head_lr=1e-3, backbone_lr=2e-4, aux_lr=1e-4, aux_weight_decay=1e-3),
         trainer=_small_trainer(),
     ),
